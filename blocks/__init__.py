@@ -1,0 +1,1 @@
+"""Pure renderers: view-model dicts in, Block Kit dicts out. No database, no network."""

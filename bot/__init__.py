@@ -1,0 +1,3 @@
+"""The complaint desk: a customer-complaint procedure run in Slack."""
+
+__version__ = "0.1.0"

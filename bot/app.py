@@ -1,0 +1,143 @@
+"""Wiring: settings → database → desk → gateway → outbox sender → Bolt app → HTTP server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from sqlalchemy import Engine, text
+
+from bot.config import Settings
+from bot.db import migrate
+from bot.handlers import Services, register
+from bot.models import make_engine, make_session_factory, utcnow
+from bot.slack.delivery import Delivery
+from bot.slack.directory import Directory
+from bot.slack.gateway import Gateway
+from bot.slack.outbox import OutboxSender
+from bot.workflow import Desk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    engine: Engine
+    desk: Desk
+    gateway: Gateway
+    directory: Directory
+    sender: OutboxSender
+    app: App
+    scheduler: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def wsgi(self) -> Callable[..., Iterable[bytes]]:
+        """`POST /slack/events` for Bolt, `GET /healthz` for the load balancer."""
+        bolt = SlackRequestHandler(self.app, path="/slack/events")
+
+        def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz":
+                ok = self.healthy()
+                start_response(
+                    "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")]
+                )
+                return [b"ok" if ok else b"database unreachable"]
+            return bolt(environ, start_response)
+
+        return application
+
+    def healthy(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means unhealthy
+            return False
+
+    def start_background(self) -> None:
+        self.sender.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        self.sender.stop()
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    run_migrations: bool = True,
+    outbox_base_delay: float = 1.0,
+    channel_interval: float = 1.0,
+    token_verification: bool = True,
+    with_scheduler: bool | None = None,
+) -> Bot:
+    engine = make_engine(settings.database_url)
+    if run_migrations:
+        migrate(engine)
+    sessions = make_session_factory(engine)
+    desk = Desk(sessions, settings, clock=clock)
+    gateway = Gateway(settings.slack_bot_token, settings.slack_api_url)
+    directory = Directory(settings, gateway)
+    delivery = Delivery(desk, gateway, directory)
+
+    def on_failure(row: Any, error: str) -> None:
+        if row.case_id is not None:
+            desk.record_delivery_failure(row.case_id, error, row.kind, clock())
+
+    sender = OutboxSender(
+        sessions,
+        delivery,
+        clock=utcnow,
+        base_delay=outbox_base_delay,
+        channel_interval=channel_interval,
+        on_failure=on_failure,
+    )
+    client = WebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
+    )
+    app = App(
+        signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
+        client=client,
+        process_before_response=False,
+        token_verification_enabled=token_verification,
+        ignoring_self_events_enabled=True,
+    )
+
+    @app.middleware
+    def dedupe_event_retries(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
+        """Slack re-sends an event it thinks we missed; act on each event_id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            with desk.transaction() as s:
+                if not desk.claim_request(s, f"event:{event_id}", clock()):
+                    return BoltResponse(status=200, body="")
+        return next()
+
+    services = Services(settings, desk, gateway, directory, sender)
+    register(app, services)
+    if not settings.roles_configured:
+        log.warning(
+            "No roles configured (MARKETING_USERS, QUALITY_USERS, MANAGEMENT_USERS): "
+            "everyone may take every step. Fine for a trial, not for production."
+        )
+    bot = Bot(settings, engine, desk, gateway, directory, sender, app)
+    if with_scheduler if with_scheduler is not None else settings.scheduler_enabled:
+        try:
+            from bot.scheduler import make_scheduler
+        except ImportError:  # scheduler module not present
+            make_scheduler = None  # type: ignore[assignment]
+        if make_scheduler is not None:
+            bot.scheduler = make_scheduler(bot)
+    return bot

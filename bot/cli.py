@@ -1,0 +1,116 @@
+"""`complaint-bot run | migrate | doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        print("Copy .env.example to .env and fill it in; see the README.", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from bot.db import migrate, schema_status
+    from bot.models import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    current, head = schema_status(engine)
+    print(f"database at revision {current} (latest {head})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import build
+
+    settings = _settings()
+    bot = build(settings)
+    bot.start_background()
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(bot.app, settings.slack_app_token)
+            handler.connect()
+            log.info("complaint desk running in Socket Mode")
+            stop.wait()
+            handler.close()
+        else:
+            from waitress import create_server
+
+            server = create_server(bot.wsgi(), host=args.host, port=settings.port, threads=16)
+            log.info(
+                "complaint desk listening on http://%s:%s/slack/events", args.host, settings.port
+            )
+            t = threading.Thread(target=server.run, daemon=True)
+            t.start()
+            stop.wait()
+            server.close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("stopping")
+        bot.stop()
+    return 0
+
+
+def cmd_doctor(_: argparse.Namespace) -> int:
+    from bot.doctor import run_checks
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print("✗ settings\n" + "\n".join(f"    {p}" for p in exc.problems))
+        return 1
+    ok = True
+    for check in run_checks(settings):
+        mark = "✓" if check.ok else "✗"
+        print(f"{mark} {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            print(f"    fix: {check.fix}")
+        ok &= check.ok
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="complaint-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="migrate the database and run the bot")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("doctor", help="check a deployment and say what to fix").set_defaults(
+        func=cmd_doctor
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

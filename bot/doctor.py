@@ -1,0 +1,150 @@
+"""Deployment checks: each says what is wrong and exactly what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+
+# scopes the bot uses (manifest.yml grants exactly these)
+REQUIRED_SCOPES = {
+    "commands": "the /complaint command",
+    "chat:write": "posting the case card and thread",
+    "im:write": "direct messages to managers and owners",
+    "users:read": "names in the case record",
+    "usergroups:read": "roles given as user groups",
+    "channels:history": "keeping thread replies in the case timeline",
+    "groups:history": "thread replies in a private complaints channel",
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import schema_status
+    from bot.models import make_engine
+    from bot.slack.gateway import Gateway
+
+    checks = [Check("settings", True, "all present and well-formed")]
+    try:
+        engine = make_engine(settings.database_url)
+        current, head = schema_status(engine)
+        if current == head:
+            checks.append(Check("database", True, f"reachable, at the latest revision {head}"))
+        else:
+            checks.append(
+                Check(
+                    "database",
+                    False,
+                    f"at revision {current}, code expects {head}",
+                    "run `complaint-bot migrate` (or just `complaint-bot run`)",
+                )
+            )
+    except SQLAlchemyError as exc:
+        checks.append(
+            Check(
+                "database",
+                False,
+                f"unreachable: {exc.__class__.__name__}",
+                f"check DATABASE_URL ({settings.database_url.split('@')[-1]})",
+            )
+        )
+
+    gw = Gateway(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        resp = gw.client.auth_test()
+    except (SlackApiError, OSError) as exc:
+        checks.append(
+            Check(
+                "bot token",
+                False,
+                f"auth.test failed: {exc}",
+                "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+            )
+        )
+        return checks
+    bot_user = resp.get("user_id")
+    checks.append(Check("bot token", True, f"valid for team {resp.get('team')} as {bot_user}"))
+    headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+    raw = headers.get("x-oauth-scopes", "")
+    raw = raw[0] if isinstance(raw, list) else raw
+    granted = {s.strip() for s in raw.split(",") if s.strip()}
+    missing = sorted(set(REQUIRED_SCOPES) - granted)
+    if missing:
+        checks.append(
+            Check(
+                "scopes",
+                False,
+                "missing " + ", ".join(f"{m} ({REQUIRED_SCOPES[m]})" for m in missing),
+                "add them under OAuth & Permissions (or re-create the app from manifest.yml) "
+                "and reinstall the app",
+            )
+        )
+    else:
+        checks.append(Check("scopes", True, "all granted"))
+
+    for label, channel in (
+        ("complaints channel", settings.complaints_channel),
+        ("management channel", settings.management_channel),
+        *(("alert channel", c) for c in settings.alert_channels),
+    ):
+        try:
+            info = gw.call("conversations.info", channel=channel).get("channel", {})
+            if info.get("is_member"):
+                checks.append(
+                    Check(label, True, f"{channel} (#{info.get('name', '?')}), bot is a member")
+                )
+            else:
+                checks.append(
+                    Check(
+                        label,
+                        False,
+                        f"bot is not a member of {channel}",
+                        f"type `/invite @complaint-desk` in #{info.get('name', '?')}",
+                    )
+                )
+        except (SlackApiError, OSError) as exc:
+            err = getattr(getattr(exc, "response", None), "data", {}) or {}
+            checks.append(
+                Check(
+                    label,
+                    False,
+                    f"{channel}: {err.get('error', exc)}",
+                    "use the channel id (channel details > About > Channel ID)",
+                )
+            )
+
+    roles = {
+        "MARKETING_USERS": settings.marketing,
+        "QUALITY_USERS": settings.quality,
+        "MANAGEMENT_USERS": settings.management,
+        **{f"RESPONSIBLE_UNITS[{k}]": v for k, v in settings.units.items()},
+    }
+    if not settings.roles_configured:
+        checks.append(
+            Check("roles", True, "none configured: everyone may take every step (trial mode)")
+        )
+    for name, members in roles.items():
+        for group in sorted(members.groups):
+            try:
+                users = gw.call("usergroups.users.list", usergroup=group).get("users", [])
+                checks.append(Check(f"{name} group {group}", True, f"{len(users)} members"))
+            except (SlackApiError, OSError) as exc:
+                err = (getattr(getattr(exc, "response", None), "data", {}) or {}).get("error")
+                fix = (
+                    "user groups need a paid Slack plan: list user ids (U…) instead"
+                    if err == "plan_upgrade_required"
+                    else "check the group id (S…)"
+                )
+                checks.append(Check(f"{name} group {group}", False, str(err or exc), fix))
+    return checks

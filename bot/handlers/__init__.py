@@ -1,0 +1,51 @@
+"""Thin Slack handlers: parse, ack fast, call the desk, render, send."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from blocks.posts import notice
+from bot.config import Settings
+from bot.slack.directory import Directory
+from bot.slack.gateway import Gateway
+from bot.workflow import Desk
+
+log = logging.getLogger(__name__)
+
+
+class Waker:
+    def wake(self) -> None: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    desk: Desk
+    gateway: Gateway
+    directory: Directory
+    sender: Any  # OutboxSender or anything with wake()
+
+    def tell(self, channel: str | None, user: str, text: str) -> None:
+        """A short ephemeral answer to one person (refusals, stale buttons)."""
+        target = channel or user
+        try:
+            if channel:
+                self.gateway.call("chat.postEphemeral", channel=target, user=user, **notice(text))
+            else:
+                self.gateway.call("chat.postMessage", channel=user, **notice(text))
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not tell %s: %s", user, exc)
+
+
+def register(app: App, services: Services) -> None:
+    from bot.handlers import actions, commands, events, views
+
+    commands.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)
+    events.register(app, services)

@@ -1,0 +1,32 @@
+"""Database models (SQLAlchemy 2.0 typed ORM) and the engine/session set-up."""
+
+from bot.models.base import Base, UTCDateTime, make_engine, make_session_factory, utcnow
+from bot.models.case import (
+    Case,
+    CaseEvent,
+    LotCheck,
+    ProcessedRequest,
+    RefCounter,
+    Report,
+    Status,
+)
+from bot.models.outbox import Outbox, OutboxStatus
+from bot.models.reminder import Reminder
+
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEvent",
+    "LotCheck",
+    "Outbox",
+    "OutboxStatus",
+    "ProcessedRequest",
+    "RefCounter",
+    "Reminder",
+    "Report",
+    "Status",
+    "UTCDateTime",
+    "make_engine",
+    "make_session_factory",
+    "utcnow",
+]

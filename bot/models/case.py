@@ -1,0 +1,205 @@
+"""The complaint case aggregate: the case row, its reports, lot checks and audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from bot.models.base import Base, UTCDateTime, utcnow
+
+
+class Status(enum.StrEnum):
+    """Where a case stands in the procedure (PROCEDURE.md, flow steps 1–8)."""
+
+    RECEIVED = "received"  # step 1: recorded, TQ to confirm the information is complete
+    INFO_REQUESTED = "info_requested"  # step 1: reporter asked for more from the customer
+    RESPONSIBILITY = "responsibility"  # step 2: TQ decides who is responsible
+    CUSTOMER_NOTICE = "customer_notice"  # step 3: customer's fault; Marketing informs them
+    SEVERITY = "severity"  # step 4: ours; TQ classifies A/B/C
+    CONTAINMENT = "containment"  # step 4: stock investigation and interim containment
+    CORRECTIVE = "corrective"  # step 4: corrective-action report due
+    PREVENTIVE = "preventive"  # step 4: preventive-action report due
+    APPROVAL = "approval"  # step 5: management reviews the improvement report
+    APPROVED = "approved"  # step 5: TQ sends the approved report to the customer
+    CUSTOMER_REVIEW = "customer_review"  # step 6: waiting for the customer's acceptance
+    VERIFICATION = "verification"  # step 6–7: lot checks / evidence of effect
+    CLOSED = "closed"  # step 8 (or step 3): closed and archived
+
+    @property
+    def is_open(self) -> bool:
+        return self is not Status.CLOSED
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("ref"),
+        Index("ix_cases_open_status", "is_open", "status"),
+        Index("ix_cases_reporter_open", "reporter_id", "is_open"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(32), default=Status.RECEIVED.value)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bumped by every transition; buttons and modals carry it so a stale one fails politely
+    step: Mapped[int] = mapped_column(Integer, default=1)
+
+    # intake (flow step 1)
+    customer: Mapped[str] = mapped_column(Text)
+    customer_contact: Mapped[str] = mapped_column(Text, default="")
+    product: Mapped[str] = mapped_column(Text)
+    lots: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    received_via: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    customer_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    reporter_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Slack view of the case
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    card_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    delivery_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # decisions (steps 2–4)
+    responsibility: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    responsibility_reason: Mapped[str] = mapped_column(Text, default="")
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    # deadlines (PROCEDURE.md, Deadlines); cleared when their step is done
+    ca_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pa_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ca_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pa_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    # approval, customer, verification, closure (steps 5–8)
+    approved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    containment_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clean_lots: Mapped[int] = mapped_column(Integer, default=0)
+    closure: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="selectin", viewonly=True
+    )
+    reports: Mapped[list[Report]] = relationship(
+        back_populates="case", order_by="Report.id", lazy="selectin"
+    )
+    lot_checks: Mapped[list[LotCheck]] = relationship(
+        back_populates="case", order_by="LotCheck.id", lazy="selectin"
+    )
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    def latest_report(self, kind: str) -> Report | None:
+        found = [r for r in self.reports if r.kind == kind]
+        return found[-1] if found else None
+
+
+class CaseEvent(Base):
+    """One line of the audit trail. Append-only: there is no code path that updates or
+    deletes one (see the guard below)."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # step the case reached with this event (None for comments)
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Report(Base):
+    """A version of a containment, corrective-action or preventive-action report.
+
+    Each edit adds a row, so every version stays on record."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # containment | corrective | preventive
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    case: Mapped[Case] = relationship(back_populates="reports")
+
+
+class LotCheck(Base):
+    __tablename__ = "lot_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    lot: Mapped[str] = mapped_column(Text)
+    quantity_inspected: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(16))  # ok | same_problem
+    notes: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(32))
+    loop: Mapped[int] = mapped_column(Integer, default=0)
+
+    case: Mapped[Case] = relationship(back_populates="lot_checks")
+
+
+class RefCounter(Base):
+    """Last reference number handed out per year (CC-2026-0001 …)."""
+
+    __tablename__ = "ref_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedRequest(Base):
+    """Identity of a Slack request already acted on (view id, event id, action), so a
+    retry or a double click does not act twice."""
+
+    __tablename__ = "processed_requests"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    result: Mapped[str] = mapped_column(Text, default="")
+
+
+@event.listens_for(Session, "before_flush")
+def _audit_is_append_only(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, CaseEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise PermissionError("the audit trail is append-only")

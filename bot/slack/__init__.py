@@ -1,0 +1,1 @@
+"""The gateway: every outbound Slack Web API call, the outbox sender and role look-ups."""

@@ -1,0 +1,134 @@
+"""Turn an outbox row into Slack calls: render at delivery time, then send."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from blocks import card as card_blocks
+from blocks import posts
+from bot.models import Case, Outbox
+from bot.slack.directory import Directory
+from bot.slack.gateway import Gateway
+from bot.workflow import Desk
+from bot.workflow.view import LABELS, case_view, event_view
+
+log = logging.getLogger(__name__)
+
+
+class NoCard(Exception):
+    """The case's card was never posted (its own delivery failed), so there is no thread."""
+
+
+class Delivery:
+    """Knows how to deliver each kind of outbox row. New kinds register a function."""
+
+    def __init__(self, desk: Desk, gateway: Gateway, directory: Directory) -> None:
+        self.desk = desk
+        self.gateway = gateway
+        self.directory = directory
+        self.kinds: dict[str, Callable[[Outbox, dict[str, Any]], dict[str, Any]]] = {
+            "card_post": self.card_post,
+            "card_update": self.card_update,
+            "thread_post": self.thread_post,
+            "confirm_reporter": self.confirm_reporter,
+            "dm": self.direct_message,
+            "alert": self.alert,
+        }
+
+    def deliver(self, row: Outbox) -> dict[str, Any]:
+        """Deliver one row; returns what to store as its result. `row.result` holds what
+        earlier attempts achieved, so a retry does not repeat a part that succeeded."""
+        return self.kinds[row.kind](row, dict(row.result or {}))
+
+    # -- helpers ---------------------------------------------------------------------
+    def _case(self, row: Outbox) -> Case:
+        assert row.case_id is not None
+        return self.desk.get_case(row.case_id)
+
+    def _vm(self, case: Case, **kw: Any) -> dict[str, Any]:
+        return case_view(case, self.desk.now(), **kw)
+
+    def _permalink(self, case: Case) -> str | None:
+        if not case.card_ts or not case.channel_id:
+            return None
+        return self.gateway.permalink(case.channel_id, case.card_ts)
+
+    # -- kinds -------------------------------------------------------------------------
+    def card_post(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case = self._case(row)
+        if case.card_ts:  # posted before a crash or a lost acknowledgement
+            return {"ts": case.card_ts, "skipped": True}
+        msg = card_blocks.case_card(self._vm(case))
+        resp = self.gateway.call(
+            "chat.postMessage", channel=case.channel_id, **msg, unfurl_links=False
+        )
+        self.desk.record_card(case.id, resp["channel"], resp["ts"])
+        return {"ts": resp["ts"], "channel": resp["channel"]}
+
+    def card_update(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case = self._case(row)
+        if not case.card_ts:
+            raise NoCard(case.ref)
+        msg = card_blocks.case_card(self._vm(case))
+        self.gateway.call("chat.update", channel=case.channel_id, ts=case.card_ts, **msg)
+        return {"ts": case.card_ts}
+
+    def thread_post(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case = self._case(row)
+        if not case.card_ts:
+            raise NoCard(case.ref)
+        event = next((e for e in case.events if e.id == row.payload.get("event_id")), None)
+        if event is None:
+            return {"skipped": "no such event"}
+        mentions = self.directory.mention_targets(row.payload.get("mention", []))
+        msg = posts.thread_post(self._vm(case), event_view(event), mentions, LABELS)
+        resp = self.gateway.call(
+            "chat.postMessage", channel=case.channel_id, thread_ts=case.card_ts, **msg
+        )
+        return {"ts": resp.get("ts")}
+
+    def confirm_reporter(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case = self._case(row)
+        msg = posts.reporter_confirmation(self._vm(case), self._permalink(case))
+        resp = self.gateway.call("chat.postMessage", channel=row.payload["user"], **msg)
+        return {"ts": resp.get("ts")}
+
+    def direct_message(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        """One DM per person behind the targets; people already messaged are skipped on
+        a retry (the sender saves progress after each one)."""
+        case = self._case(row)
+        vm = self._vm(case)
+        link = self._permalink(case)
+        users: set[str] = set()
+        for target in row.payload.get("to", []):
+            users |= self.directory.role_members(target)
+        sent = list(done.get("sent", []))
+        for uid in sorted(users):
+            if uid in sent:
+                continue
+            msg = self.render_dm(row, vm, link)
+            self.gateway.call("chat.postMessage", channel=uid, **msg)
+            sent.append(uid)
+            row.result = {"sent": sent}
+            self.progress(row)
+        return {"sent": sent}
+
+    def render_dm(self, row: Outbox, vm: dict[str, Any], link: str | None) -> dict[str, Any]:
+        if row.payload.get("message") == "approval":
+            return posts.approval_request(vm, link)
+        return posts.notice(str(row.payload.get("text", ""))[:3000] or vm["ref"])
+
+    def alert(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case = self._case(row)
+        extra = {k: v for k, v in row.payload.items() if k not in ("channel", "alert")}
+        msg = posts.alert(self._vm(case), row.payload["alert"], self._permalink(case), extra)
+        resp = self.gateway.call(
+            "chat.postMessage", channel=row.payload["channel"], **msg, unfurl_links=False
+        )
+        return {"ts": resp.get("ts")}
+
+    # set by the sender: persists partial progress of a multi-message row
+    def progress(self, row: Outbox) -> None:  # pragma: no cover - replaced by the sender
+        pass

@@ -1,0 +1,113 @@
+"""Who holds which role: settings user ids plus Slack user groups, cached."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import RoleMembers, Settings
+from bot.slack.gateway import Gateway
+from bot.workflow.roles import Actor, Role
+
+log = logging.getLogger(__name__)
+
+
+class Directory:
+    """Resolves user groups through `usergroups.users.list` (cached for `ttl` seconds).
+
+    That method needs a paid plan (`plan_upgrade_required`); then the group counts as
+    empty and a warning says to list user ids instead."""
+
+    def __init__(self, settings: Settings, gateway: Gateway, ttl: float = 300.0) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        with self._lock:
+            hit = self._cache.get(group_id)
+            if hit and time.monotonic() - hit[0] < self.ttl:
+                return hit[1]
+        try:
+            users = frozenset(
+                self.gateway.call("usergroups.users.list", usergroup=group_id).get("users", [])
+            )
+        except (SlackApiError, OSError) as exc:
+            log.warning(
+                "cannot resolve user group %s (%s); list user ids in the role settings instead",
+                group_id,
+                getattr(getattr(exc, "response", None), "data", exc),
+            )
+            users = hit[1] if hit else frozenset()
+        with self._lock:
+            self._cache[group_id] = (time.monotonic(), users)
+        return users
+
+    def members(self, role: RoleMembers) -> frozenset[str]:
+        out = set(role.users)
+        for g in role.groups:
+            out |= self.group_members(g)
+        return frozenset(out)
+
+    def _holds(self, role: RoleMembers, user_id: str) -> bool:
+        if user_id in role.users:
+            return True
+        return any(user_id in self.group_members(g) for g in role.groups)
+
+    def actor(self, user_id: str) -> Actor:
+        s = self.settings
+        if not s.roles_configured:
+            return Actor(user_id, frozenset(Role), frozenset(s.units), everyone=True)
+        roles = {
+            r
+            for r, m in (
+                (Role.MARKETING, s.marketing),
+                (Role.QUALITY, s.quality),
+                (Role.MANAGEMENT, s.management),
+            )
+            if self._holds(m, user_id)
+        }
+        units = {name for name, m in s.units.items() if self._holds(m, user_id)}
+        return Actor(user_id, frozenset(roles), frozenset(units))
+
+    def role_members(self, target: str) -> frozenset[str]:
+        """Users behind a target like "role:management", "unit:production", "user:U1"."""
+        kind, _, ident = target.partition(":")
+        if kind == "user":
+            return frozenset({ident})
+        return self.members(self._role(kind, ident))
+
+    def _role(self, kind: str, ident: str) -> RoleMembers:
+        s = self.settings
+        if kind == "role":
+            return {"marketing": s.marketing, "quality": s.quality, "management": s.management}.get(
+                ident, RoleMembers()
+            )
+        if kind == "unit":
+            return s.units.get(ident, RoleMembers())
+        return RoleMembers()
+
+    def mention_targets(self, targets: list[str]) -> list[str]:
+        """Targets as renderable mentions: user groups ping the group, users the user; a
+        role with nobody configured is named in bold instead."""
+        out: list[str] = []
+        for t in targets:
+            kind, _, ident = t.partition(":")
+            if kind == "user":
+                out.append(t)
+                continue
+            m = self._role(kind, ident)
+            if m.empty:
+                out.append(t)
+            out.extend(f"group:{g}" for g in sorted(m.groups))
+            out.extend(f"user:{u}" for u in sorted(m.users))
+        return list(dict.fromkeys(out))
+
+    def cache_info(self) -> dict[str, Any]:
+        return {g: len(u) for g, (_, u) in self._cache.items()}

@@ -1,0 +1,244 @@
+"""The outbox sender: delivers queued Slack effects in order per lane, with retries.
+
+Rows are claimed with an atomic conditional UPDATE, so several bot processes can run a
+sender against one database without delivering a row twice. A lane ("case:12",
+"channel:C1") is strictly ordered: its next row waits until the one before it is sent
+or has failed for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased, sessionmaker
+
+from bot.models import Outbox, OutboxStatus
+from bot.slack.delivery import Delivery, NoCard
+from bot.slack.gateway import backoff, classify
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 120
+MAX_ATTEMPTS = 12
+
+
+class Pacer:
+    """At most one message per `interval` seconds per channel (Slack's posting limit)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> None:
+        if self.interval <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(channel, 0.0))
+            self._next[channel] = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        delivery: Delivery,
+        *,
+        clock: Callable[[], datetime],
+        workers: int = 4,
+        base_delay: float = 1.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        channel_interval: float = 1.0,
+        on_failure: Callable[[Outbox, str], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.delivery = delivery
+        self.delivery.progress = self._save_progress
+        self.clock = clock
+        self.base_delay = base_delay
+        self.max_attempts = max_attempts
+        self.pacer = Pacer(channel_interval)
+        self.on_failure = on_failure
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n = self.pump()
+            except Exception:  # keep the sender alive whatever one round does
+                log.exception("outbox round failed")
+                n = 0
+            if n == 0:
+                self._wake.wait(0.5)
+                self._wake.clear()
+
+    # -- one round ----------------------------------------------------------------------
+    def heads(self, limit: int = 50) -> list[Outbox]:
+        """The first pending row of each lane, if it is due and not claimed."""
+        now = self.clock()
+        earlier = aliased(Outbox)
+        q = (
+            select(Outbox)
+            .where(
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.next_attempt_at <= now,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                ~exists().where(
+                    and_(
+                        earlier.lane == Outbox.lane,
+                        earlier.status == OutboxStatus.PENDING,
+                        earlier.id < Outbox.id,
+                    )
+                ),
+            )
+            .order_by(Outbox.id)
+            .limit(limit)
+        )
+        with self.sessions() as s:
+            return list(s.scalars(q))
+
+    def _claim(self, row: Outbox) -> bool:
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            res = s.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id == row.id,
+                    Outbox.status == OutboxStatus.PENDING,
+                    or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                )
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            )
+            return res.rowcount == 1
+
+    def pump(self) -> int:
+        """Start delivering every lane head that is due; returns how many were started."""
+        started = 0
+        for row in self.heads():
+            with self._busy_lock:
+                if row.lane in self._busy:
+                    continue
+                self._busy.add(row.lane)
+            if not self._claim(row):
+                with self._busy_lock:
+                    self._busy.discard(row.lane)
+                continue
+            self._pool.submit(self._run, row)
+            started += 1
+        return started
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Deliver until nothing is due (used by the CLI and tests); True when empty."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump()
+            with self._busy_lock:
+                busy = bool(self._busy)
+            if not busy and not self.heads(1):
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _run(self, row: Outbox) -> None:
+        try:
+            self._deliver(row)
+        except Exception:
+            log.exception("outbox row %s crashed", row.id)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(row.lane)
+            self._wake.set()
+
+    def _deliver(self, row: Outbox) -> None:
+        channel = row.payload.get("channel") or (
+            row.lane.split(":", 1)[1] if row.lane.startswith("channel:") else ""
+        )
+        try:
+            if channel:
+                self.pacer.wait(channel)
+            result = self.delivery.deliver(row)
+        except NoCard as exc:
+            self._finish(row, failed=f"no card to post under ({exc})")
+            return
+        except Exception as exc:  # noqa: BLE001 - classified below
+            failure = classify(exc)
+            attempts = row.attempts + 1
+            if failure.retry and attempts < self.max_attempts:
+                delay = failure.retry_after or backoff(attempts - 1, self.base_delay)
+                log.info(
+                    "outbox %s (%s) retry in %.1fs: %s", row.id, row.kind, delay, failure.error
+                )
+                self._retry(row, attempts, delay, failure.error)
+            else:
+                self._finish(row, failed=failure.error, attempts=attempts)
+            return
+        self._finish(row, result=result)
+
+    def _retry(self, row: Outbox, attempts: int, delay: float, error: str) -> None:
+        now = self.clock()
+        with self.sessions() as s, s.begin():
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    attempts=attempts,
+                    last_error=error[:1000],
+                    claimed_until=None,
+                    result=row.result or {},
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+            )
+
+    def _finish(
+        self,
+        row: Outbox,
+        *,
+        result: dict | None = None,
+        failed: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        now = self.clock()
+        values: dict = {"claimed_until": None, "attempts": attempts or row.attempts + 1}
+        if failed is None:
+            values.update(status=OutboxStatus.SENT, sent_at=now, result=result or {})
+        else:
+            values.update(status=OutboxStatus.FAILED, last_error=failed[:1000])
+        with self.sessions() as s, s.begin():
+            s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+        if failed is not None:
+            log.error("outbox %s (%s, %s) failed for good: %s", row.id, row.kind, row.lane, failed)
+            if self.on_failure:
+                self.on_failure(row, failed)
+
+    def _save_progress(self, row: Outbox) -> None:
+        with self.sessions() as s, s.begin():
+            s.execute(update(Outbox).where(Outbox.id == row.id).values(result=row.result))

@@ -1,0 +1,269 @@
+"""The desk: every change to a case goes through here, one transaction each, with its
+audit event and its outbound effects in that same transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.models import Case, CaseEvent, ProcessedRequest, RefCounter, Status, utcnow
+from bot.workflow import effects
+from bot.workflow.calendar import WorkingCalendar, WorkingHours
+from bot.workflow.errors import NotAllowed, NotFound, WrongState
+from bot.workflow.intake import Complaint, format_ref
+from bot.workflow.roles import Actor, Role
+
+log = logging.getLogger(__name__)
+
+
+def make_calendar(settings: Settings) -> WorkingCalendar:
+    return WorkingCalendar(
+        country=settings.holiday_country,
+        timezone=settings.timezone,
+        hours=WorkingHours.parse(settings.working_hours),
+        extra_holidays=settings.extra_holidays,
+        extra_workdays=settings.extra_workdays,
+    )
+
+
+class DeskBase:
+    """Transactions, loading, audit events and deadlines shared by every step."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        settings: Settings,
+        calendar: WorkingCalendar | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.sessions = session_factory
+        self.clock = clock or utcnow
+        self.settings = settings
+        self.calendar = calendar or make_calendar(settings)
+        self.tz = ZoneInfo(settings.timezone)
+        self.scheduler_hooks: list[Callable[[Session, Case, datetime], None]] = []
+
+    def now(self) -> datetime:
+        """The current time; injected so tests move time instead of sleeping."""
+        return self.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions() as s, s.begin():
+            yield s
+
+    # -- reading -------------------------------------------------------------
+    def get_case(self, case_id: int) -> Case:
+        with self.sessions() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                raise NotFound(f"There is no case #{case_id}.")
+            _ = case.events, case.reports, case.lot_checks
+            return case
+
+    def find_case(self, ref: str) -> Case:
+        with self.sessions() as s:
+            case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+            if case is None:
+                raise NotFound(f"There is no case {ref.strip()[:30]}.")
+            _ = case.events, case.reports, case.lot_checks
+            return case
+
+    def open_cases_for(self, user_id: str, limit: int = 30) -> list[Case]:
+        """The caller's open cases: ones they reported, plus all open ones for TQ."""
+        with self.sessions() as s:
+            q = select(Case).where(Case.is_open.is_(True), Case.reporter_id == user_id)
+            return list(s.scalars(q.order_by(Case.id.desc()).limit(limit)))
+
+    def open_cases(self, limit: int = 30) -> list[Case]:
+        with self.sessions() as s:
+            q = select(Case).where(Case.is_open.is_(True)).order_by(Case.id.desc()).limit(limit)
+            return list(s.scalars(q))
+
+    # -- writing helpers -----------------------------------------------------
+    def _lock(self, s: Session, case_id: int) -> Case:
+        case = s.get(Case, case_id, with_for_update=True, populate_existing=True)
+        if case is None:
+            raise NotFound(f"There is no case #{case_id}.")
+        return case
+
+    def _event(
+        self,
+        s: Session,
+        case: Case,
+        actor: Actor,
+        kind: str,
+        data: dict[str, Any],
+        now: datetime,
+        *,
+        step: int | None = None,
+    ) -> CaseEvent:
+        ev = CaseEvent(
+            case_id=case.id, at=now, actor=actor.user_id, kind=kind, data=data, step=step
+        )
+        s.add(ev)
+        s.flush()
+        return ev
+
+    def claim_request(self, s: Session, key: str, now: datetime) -> bool:
+        """Record a Slack request identity in this transaction; False if already acted on."""
+        try:
+            with s.begin_nested():
+                s.add(ProcessedRequest(key=key[:255], at=now, result=""))
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def next_ref(self, s: Session, year: int) -> str:
+        """Sequential per year and unique under concurrency: an atomic increment of the
+        year's counter row (created on first use) under the row's write lock."""
+        bumped = s.execute(
+            update(RefCounter)
+            .where(RefCounter.year == year)
+            .values(last=RefCounter.last + 1)
+            .returning(RefCounter.last)
+        ).scalar()
+        if bumped is None:
+            try:
+                with s.begin_nested():
+                    s.execute(insert(RefCounter).values(year=year, last=1))
+                bumped = 1
+            except IntegrityError:
+                bumped = s.execute(
+                    update(RefCounter)
+                    .where(RefCounter.year == year)
+                    .values(last=RefCounter.last + 1)
+                    .returning(RefCounter.last)
+                ).scalar_one()
+        return format_ref(year, int(bumped))
+
+    # -- deadlines -------------------------------------------------------------
+    def _end_of_day(self, d: Any) -> datetime:
+        hours = WorkingHours.parse(self.settings.working_hours)
+        return datetime.combine(d, hours.end, tzinfo=self.tz)
+
+    def set_reply_deadlines(self, case: Case, start: datetime, *, rework: bool = False) -> None:
+        """Corrective reply within 1 working day, preventive within 3 (PROCEDURE.md,
+        Deadlines); the customer's own deadline governs when given; urgent cases get a
+        few working hours; a rework loop gets REWORK_WORKING_DAYS for each report."""
+        if rework:
+            days = self.settings.rework_working_days
+            ca = self.calendar.add_working_days(start, days)
+            pa = self.calendar.add_working_days(start, days + 2)
+        else:
+            ca = self.calendar.add_working_days(start, 1)
+            pa = self.calendar.add_working_days(start, 3)
+            if case.customer_deadline is not None:
+                ca = pa = self._end_of_day(case.customer_deadline)
+            if case.urgent:
+                quick = self.calendar.add_working_hours(
+                    self.calendar.next_working_moment(start), self.settings.urgent_reply_hours
+                )
+                ca = min(ca, quick)
+                pa = max(min(pa, self.calendar.add_working_days(start, 1)), ca)
+        case.ca_due_at, case.pa_due_at = ca, pa
+        case.ca_done_at = case.pa_done_at = None
+
+    def _after_change(self, s: Session, case: Case, now: datetime) -> None:
+        for hook in self.scheduler_hooks:
+            hook(s, case, now)
+
+    # -- intake (flow step 1) --------------------------------------------------
+    def file_complaint(
+        self, complaint: Complaint, actor: Actor, now: datetime, *, request_key: str | None = None
+    ) -> Case:
+        """Store a new case and queue its card, thread and the reporter's confirmation.
+
+        `request_key` (the modal's view id) makes a resubmitted or retried view a no-op:
+        the existing case is returned instead of a second one."""
+        if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
+            raise NotAllowed("Only Marketing or Technical Quality can file a complaint.")
+        with self.transaction() as s:
+            if request_key and not self.claim_request(s, request_key, now):
+                existing = s.scalar(
+                    select(CaseEvent.case_id).where(
+                        CaseEvent.kind == "filed",
+                        CaseEvent.data["request"].as_string() == request_key,
+                    )
+                )
+                if existing is not None:
+                    return self._reload(s, existing)
+                raise WrongState("This form was already submitted.")
+            case = Case(
+                ref=self.next_ref(s, now.astimezone(self.tz).year),
+                status=Status.RECEIVED.value,
+                is_open=True,
+                step=1,
+                customer=complaint.customer,
+                customer_contact=complaint.contact,
+                product=complaint.product,
+                lots=complaint.lots,
+                quantity=complaint.quantity,
+                received_via=complaint.via,
+                description=complaint.description,
+                customer_deadline=complaint.deadline,
+                urgent=complaint.urgent,
+                evidence=complaint.evidence,
+                notes=complaint.notes,
+                reporter_id=actor.user_id,
+                received_at=now,
+                created_at=now,
+                channel_id=self.settings.complaints_channel,
+                units=[],
+                responsibility_reason="",
+                rework_count=0,
+                clean_lots=0,
+            )
+            self.set_reply_deadlines(case, now)
+            s.add(case)
+            s.flush()
+            data = {
+                "customer": case.customer,
+                "product": case.product,
+                "lots": case.lots,
+                "quantity": case.quantity,
+                "via": case.received_via,
+                "urgent": case.urgent,
+                "deadline": case.customer_deadline.isoformat() if case.customer_deadline else None,
+                "request": request_key,
+            }
+            ev = self._event(s, case, actor, "filed", data, now, step=1)
+            effects.enqueue(s, kind="card_post", now=now, case=case)
+            effects.thread_post(
+                s, case, now, event_id=ev.id, mention=["role:quality", f"user:{actor.user_id}"]
+            )
+            effects.enqueue(s, kind="confirm_reporter", now=now, case=case, user=actor.user_id)
+            if case.urgent:
+                for channel in self.alert_channels():
+                    effects.channel_alert(s, case, now, channel=channel, alert="urgent")
+            self._after_change(s, case, now)
+            s.flush()
+            return self._reload(s, case.id)
+
+    def alert_channels(self) -> list[str]:
+        out = [self.settings.management_channel, *self.settings.alert_channels]
+        return list(dict.fromkeys(c for c in out if c))
+
+    def _reload(self, s: Session, case_id: int) -> Case:
+        case = s.get(Case, case_id)
+        assert case is not None
+        _ = case.events, case.reports, case.lot_checks
+        return case
+
+    def count_cases(self) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.count(Case.id))) or 0)
+
+    def check_allowed(self, ok: bool, message: str) -> None:
+        if not ok:
+            raise NotAllowed(message)

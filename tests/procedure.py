@@ -1,0 +1,76 @@
+"""Helpers that drive the case card like people do: click a button, fill the modal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.models import Case, CaseEvent
+from tests.conftest import COMPLAINTS, Running
+
+
+def case_now(r: Running, case_id: int) -> Case:
+    return r.desk.get_case(case_id)
+
+
+def card_buttons(r: Running, case: Case) -> list[str]:
+    """The action_ids of the buttons on the card as Slack shows it now."""
+    msg = r.fake.messages[(COMPLAINTS, case.card_ts)]
+    return [
+        el["action_id"]
+        for b in msg.get("blocks", [])
+        if b["type"] == "actions"
+        for el in b["elements"]
+    ]
+
+
+def take(
+    r: Running,
+    user: str,
+    case_id: int,
+    name: str,
+    answers: dict[str, Any] | None = None,
+    *,
+    expect_modal: bool | None = None,
+) -> Any:
+    """Click `step:<name>` on the card; fill and submit the modal if one opens. Returns the
+    submission's reply (None for buttons that act directly)."""
+    case = case_now(r, case_id)
+    before = len(r.fake.calls_to("views.open"))
+    reply = r.client.click(
+        user, f"step:{name}", f"{case.id}:{case.step}", message_ts=case.card_ts or "1.1"
+    )
+    assert reply.status == 200, reply.body
+    opened = r.fake.calls_to("views.open")[before:]
+    if expect_modal is not None:
+        assert bool(opened) == expect_modal, f"modal opened for {name}: {bool(opened)}"
+    result = None
+    if opened:
+        result = r.client.submit(user, opened[-1].args["view"], answers or {})
+        assert result.status == 200, result.body
+    r.settle()
+    return result
+
+
+def events(r: Running, case_id: int) -> list[CaseEvent]:
+    with r.desk.sessions() as s:
+        return list(
+            s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
+        )
+
+
+def thread_texts(r: Running, case: Case) -> list[str]:
+    return [
+        json.dumps(m.get("blocks", [])) + m.get("text", "")
+        for m in r.fake.thread(COMPLAINTS, case.card_ts)
+    ]
+
+
+def ephemerals(r: Running, user: str) -> list[str]:
+    return [
+        c.args.get("text", "")
+        for c in r.fake.calls_to("chat.postEphemeral")
+        if c.args.get("user") == user
+    ]

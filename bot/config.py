@@ -142,9 +142,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     """Read settings from `env` (default: the process environment, after `.env`)."""
     if env is None:
         if dotenv:
-            from dotenv import load_dotenv
+            from dotenv import find_dotenv, load_dotenv
 
-            load_dotenv(override=False)
+            # the .env of the directory the bot is started in, not of the installed package
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         env = os.environ
     problems: list[str] = []
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,7 +79,7 @@ class DeskBase:
             return case
 
     def open_cases_for(self, user_id: str, limit: int = 30) -> list[Case]:
-        """The caller's open cases: ones they reported, plus all open ones for TQ."""
+        """The open cases the caller reported (TQ and management use `open_cases`)."""
         with self.sessions() as s:
             q = select(Case).where(Case.is_open.is_(True), Case.reporter_id == user_id)
             return list(s.scalars(q.order_by(Case.id.desc()).limit(limit)))
@@ -171,7 +171,7 @@ class DeskBase:
                 )
                 ca = min(ca, quick)
                 pa = max(min(pa, self.calendar.add_working_days(start, 1)), ca)
-        case.ca_due_at, case.pa_due_at = ca, pa
+        case.ca_due_at, case.pa_due_at = ca.astimezone(UTC), pa.astimezone(UTC)
         case.ca_done_at = case.pa_done_at = None
 
     def _after_change(self, s: Session, case: Case, now: datetime) -> None:
@@ -257,6 +257,7 @@ class DeskBase:
     def _reload(self, s: Session, case_id: int) -> Case:
         case = s.get(Case, case_id)
         assert case is not None
+        s.expire(case, ["events", "reports", "lot_checks"])  # loaded before this change
         _ = case.events, case.reports, case.lot_checks
         return case
 

@@ -1,0 +1,52 @@
+# Complaint desk — a small image for `complaint-bot run`.
+#
+#   docker build -t complaint-desk .
+#   docker run -d --name complaint-desk --env-file .env \
+#     -v complaints-data:/data -p 3000:3000 complaint-desk
+#
+# SQLite lives on the /data volume by default; pass DATABASE_URL for PostgreSQL.
+
+# --- build stage: install the bot and its dependencies into a virtualenv ---------
+FROM python:3.11-slim AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN python -m venv /opt/venv
+WORKDIR /src
+# only what `pip install .` needs (pyproject names README.md as the readme)
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY blocks ./blocks
+RUN /opt/venv/bin/pip install --no-cache-dir .
+
+# --- runtime stage ------------------------------------------------------------
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DATABASE_URL=sqlite:////data/complaints.sqlite3 \
+    PORT=3000
+
+RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home complaints \
+ && mkdir -p /app /data \
+ && chown complaints:complaints /app /data
+
+COPY --from=build /opt/venv /opt/venv
+
+WORKDIR /app
+USER complaints
+VOLUME ["/data"]
+
+# HTTP mode listens here (POST /slack/events, GET /healthz). Socket Mode needs no
+# open port: the bot connects out to Slack.
+EXPOSE 3000
+
+# Health check for HTTP mode only: GET /healthz answers 200 when the database is
+# reachable. In Socket Mode (SLACK_APP_TOKEN set) there is no HTTP server, so the
+# check does nothing and always passes.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0) if os.environ.get('SLACK_APP_TOKEN') else urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('PORT') or '3000') + '/healthz', timeout=4)"]
+
+CMD ["complaint-bot", "run"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +19,7 @@ from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
 from bot.models import make_engine, make_session_factory, utcnow
+from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
@@ -24,6 +27,34 @@ from bot.slack.outbox import OutboxSender
 from bot.workflow import Desk
 
 log = logging.getLogger(__name__)
+
+
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt runs listeners here after the ack; it counts the ones still running so a clean
+    shutdown (and a test) can wait for work that Slack was already told is accepted."""
+
+    def __init__(self, workers: int = 16) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="listener")
+        self._running = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._running += 1
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+        return super().submit(run)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout)
 
 
 @dataclass
@@ -35,6 +66,7 @@ class Bot:
     directory: Directory
     sender: OutboxSender
     app: App
+    listeners: ListenerExecutor | None = None
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +98,12 @@ class Bot:
         if self.scheduler is not None:
             self.scheduler.start()
 
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """True once no listener is still working on an acknowledged request."""
+        return self.listeners.wait_idle(timeout) if self.listeners else True
+
     def stop(self) -> None:
+        self.wait_idle(10)
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.sender.stop()
@@ -79,6 +116,7 @@ def build(
     clock: Callable[[], datetime] = utcnow,
     run_migrations: bool = True,
     outbox_base_delay: float = 1.0,
+    outbox_max_delay: float = 300.0,
     channel_interval: float = 1.0,
     token_verification: bool = True,
     with_scheduler: bool | None = None,
@@ -101,13 +139,16 @@ def build(
         delivery,
         clock=utcnow,
         base_delay=outbox_base_delay,
+        max_delay=outbox_max_delay,
         channel_interval=channel_interval,
         on_failure=on_failure,
     )
     client = WebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
     )
+    listeners = ListenerExecutor()
     app = App(
+        listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
         client=client,
         process_before_response=False,
@@ -132,12 +173,9 @@ def build(
             "No roles configured (MARKETING_USERS, QUALITY_USERS, MANAGEMENT_USERS): "
             "everyone may take every step. Fine for a trial, not for production."
         )
-    bot = Bot(settings, engine, desk, gateway, directory, sender, app)
+    bot = Bot(settings, engine, desk, gateway, directory, sender, app, listeners)
+    # every process plans reminders when a case changes; only some run the ticks
+    install_reminders(bot)
     if with_scheduler if with_scheduler is not None else settings.scheduler_enabled:
-        try:
-            from bot.scheduler import make_scheduler
-        except ImportError:  # scheduler module not present
-            make_scheduler = None  # type: ignore[assignment]
-        if make_scheduler is not None:
-            bot.scheduler = make_scheduler(bot)
+        bot.scheduler = make_scheduler(bot)
     return bot

@@ -109,7 +109,9 @@ class Running:
         return self.bot.desk
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every queued Slack effect is delivered (or failed for good)."""
+        """Wait until the listeners have finished what they acknowledged and every queued
+        Slack effect is delivered (or failed for good)."""
+        assert self.bot.wait_idle(timeout), "listeners still busy"
         assert self.bot.sender.drain(timeout), "outbox did not drain"
 
 
@@ -129,7 +131,9 @@ def serve(bot: Bot) -> tuple[Any, str]:
 @pytest.fixture
 def running(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
     settings = make_settings(database_url, slack.url)
-    bot = build(settings, clock=clock, outbox_base_delay=0.02, channel_interval=0)
+    bot = build(
+        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
+    )
     bot.start_background()
     server, url = serve(bot)
     try:

@@ -43,6 +43,7 @@ def take(
         user, f"step:{name}", f"{case.id}:{case.step}", message_ts=case.card_ts or "1.1"
     )
     assert reply.status == 200, reply.body
+    r.bot.wait_idle()  # the listener goes on after the ack
     opened = r.fake.calls_to("views.open")[before:]
     if expect_modal is not None:
         assert bool(opened) == expect_modal, f"modal opened for {name}: {bool(opened)}"
@@ -50,6 +51,7 @@ def take(
     if opened:
         result = r.client.submit(user, opened[-1].args["view"], answers or {})
         assert result.status == 200, result.body
+        assert "Not changed" not in result.body, result.body
     r.settle()
     return result
 

@@ -40,6 +40,7 @@ def open_form(r: Running, user: str = MKT) -> dict[str, Any]:
     before = len(r.fake.calls_to("views.open"))
     reply = r.client.command(user, "new")
     assert reply.status == 200
+    r.bot.wait_idle()  # the modal is opened right after the ack
     opened = r.fake.calls_to("views.open")
     assert len(opened) == before + 1, "the modal was not opened"
     return opened[-1].args["view"]

@@ -280,6 +280,7 @@ def test_thread_replies_are_kept_in_the_timeline_once(running) -> None:
     assert r.client.event(ev, event_id="Ev0001").status == 200
     assert r.client.event(ev, event_id="Ev0001", headers={"X-Slack-Retry-Num": "1"}).status == 200
     assert r.client.event(ev, event_id="Ev0002").status == 200  # same message, new id
+    r.settle()
     comments = [e for e in events(r, case.id) if e.kind == "comment"]
     assert len(comments) == 1 and comments[0].data["text"] == "Stencil is worn"
     shown = r.client.command(MKT, f"show {case.ref}").json()

@@ -51,9 +51,13 @@ class Gateway:
         return dict(resp.data) if isinstance(resp.data, dict) else {}
 
     def permalink(self, channel: str, ts: str) -> str | None:
+        """The card's link; None when Slack says it has none, an exception (so the outbox
+        retries) when Slack is only briefly unavailable."""
         try:
             return self.call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")
         except (SlackApiError, OSError) as exc:
+            if classify(exc).retry:
+                raise
             log.info("no permalink for %s/%s: %s", channel, ts, exc)
             return None
 

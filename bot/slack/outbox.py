@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, sessionmaker
 
 from bot.models import Outbox, OutboxStatus
@@ -25,7 +25,7 @@ from bot.slack.gateway import backoff, classify
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 120
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
 
 
 class Pacer:
@@ -56,6 +56,7 @@ class OutboxSender:
         clock: Callable[[], datetime],
         workers: int = 4,
         base_delay: float = 1.0,
+        max_delay: float = 300.0,
         max_attempts: int = MAX_ATTEMPTS,
         channel_interval: float = 1.0,
         on_failure: Callable[[Outbox, str], None] | None = None,
@@ -65,6 +66,7 @@ class OutboxSender:
         self.delivery.progress = self._save_progress
         self.clock = clock
         self.base_delay = base_delay
+        self.max_delay = max_delay
         self.max_attempts = max_attempts
         self.pacer = Pacer(channel_interval)
         self.on_failure = on_failure
@@ -156,14 +158,22 @@ class OutboxSender:
             started += 1
         return started
 
+    def pending(self) -> int:
+        with self.sessions() as s:
+            return int(
+                s.scalar(select(func.count(Outbox.id)).where(Outbox.status == OutboxStatus.PENDING))
+                or 0
+            )
+
     def drain(self, timeout: float = 30.0) -> bool:
-        """Deliver until nothing is due (used by the CLI and tests); True when empty."""
+        """Deliver until nothing is pending, retries included (used by the CLI and tests);
+        True when the outbox is empty."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.pump()
             with self._busy_lock:
                 busy = bool(self._busy)
-            if not busy and not self.heads(1):
+            if not busy and not self.pending():
                 return True
             time.sleep(0.01)
         return False
@@ -193,7 +203,9 @@ class OutboxSender:
             failure = classify(exc)
             attempts = row.attempts + 1
             if failure.retry and attempts < self.max_attempts:
-                delay = failure.retry_after or backoff(attempts - 1, self.base_delay)
+                delay = failure.retry_after or backoff(
+                    attempts - 1, self.base_delay, self.max_delay
+                )
                 log.info(
                     "outbox %s (%s) retry in %.1fs: %s", row.id, row.kind, delay, failure.error
                 )

@@ -44,16 +44,22 @@ def enqueue(
 
 
 def card_update(s: Session, case: Case, now: datetime) -> None:
-    """Queue a re-render of the card unless one is already waiting behind it in the lane
-    (it will render the latest state anyway)."""
+    """Queue a re-render of the card unless one is already waiting, unclaimed, behind it in
+    the lane (it will render the latest state anyway).
+
+    The waiting row is locked until this transaction commits, so a sender cannot claim
+    it and render the case as it was before this change (on SQLite every writer is
+    serialised by BEGIN IMMEDIATE, which gives the same guarantee)."""
     waiting = s.scalar(
-        select(Outbox.id).where(
+        select(Outbox.id)
+        .where(
             Outbox.lane == f"case:{case.id}",
             Outbox.status == OutboxStatus.PENDING,
             Outbox.kind == "card_update",
             Outbox.attempts == 0,
             Outbox.claimed_until.is_(None),
         )
+        .with_for_update()
     )
     if waiting is None:
         enqueue(s, kind="card_update", now=now, case=case)

@@ -354,7 +354,8 @@ class Desk(DeskBase):
             case = s.get(Case, case_id)
             if case is None:
                 return
-            case.delivery_error = f"{what}: {error}"[:1000]
+            if case.delivery_error is None:  # the first failure is the cause; events keep all
+                case.delivery_error = f"{what}: {error}"[:1000]
             self._event(s, case, SYSTEM, "delivery_failed", {"what": what, "error": error}, now)
 
     def record_card(self, case_id: int, channel: str, ts: str) -> None:

@@ -75,6 +75,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print a case's full record as JSON (for an auditor, or the archive)."""
+    import json
+
+    from bot.models import make_engine, make_session_factory
+    from bot.workflow import Desk, NotFound
+
+    settings = _settings()
+    desk = Desk(make_session_factory(make_engine(settings.database_url)), settings)
+    try:
+        record = desk.export_case(args.ref)
+    except NotFound as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 def cmd_doctor(_: argparse.Namespace) -> int:
     from bot.doctor import run_checks
 
@@ -105,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor", help="check a deployment and say what to fix").set_defaults(
         func=cmd_doctor
     )
+    export = sub.add_parser("export", help="print a case's full record as JSON")
+    export.add_argument("ref", help="the case reference, e.g. CC-2026-0001")
+    export.set_defaults(func=cmd_export)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -364,6 +364,69 @@ class Desk(DeskBase):
             if case is not None:
                 case.channel_id, case.card_ts = channel, ts
 
+    def export_case(self, ref: str) -> dict[str, Any]:
+        """The whole record of a case (Records control): every field, every event, every
+        report version, every lot check and every Slack delivery, as plain JSON data."""
+        from bot.models import Outbox
+
+        case = self.find_case(ref)
+
+        def iso(v: Any) -> Any:
+            return v.isoformat() if hasattr(v, "isoformat") else v
+
+        cols = {c.key: iso(getattr(case, c.key)) for c in Case.__table__.columns}
+        with self.sessions() as s:
+            deliveries = [
+                {
+                    "kind": o.kind,
+                    "status": o.status,
+                    "attempts": o.attempts,
+                    "created_at": iso(o.created_at),
+                    "sent_at": iso(o.sent_at),
+                    "error": o.last_error,
+                }
+                for o in s.scalars(
+                    select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)
+                )
+            ]
+        return {
+            "case": cols,
+            "events": [
+                {
+                    "id": e.id,
+                    "at": iso(e.at),
+                    "actor": e.actor,
+                    "kind": e.kind,
+                    "step": e.step,
+                    "data": e.data,
+                }
+                for e in case.events
+            ],
+            "reports": [
+                {
+                    "kind": r.kind,
+                    "version": r.version,
+                    "author": r.author,
+                    "created_at": iso(r.created_at),
+                    "data": r.data,
+                }
+                for r in case.reports
+            ],
+            "lot_checks": [
+                {
+                    "lot": x.lot,
+                    "quantity_inspected": x.quantity_inspected,
+                    "result": x.result,
+                    "notes": x.notes,
+                    "at": iso(x.at),
+                    "by": x.by,
+                    "loop": x.loop,
+                }
+                for x in case.lot_checks
+            ],
+            "deliveries": deliveries,
+        }
+
     def allowed(self, name: str, case: Case, actor: Actor) -> bool:
         step = st.STEPS[name]
         return Status(case.status) in step.sources and step.who(actor, case)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.card import SEVERITY_BADGE, button, case_card, mention
+from blocks.modals import confirm_dialog
 from blocks.text import (
     VIEW_BLOCKS,
     cap_blocks,
@@ -186,8 +187,6 @@ def approval_request(vm: dict[str, Any], permalink: str | None) -> dict[str, Any
         f"{escape(vm['severity'] or '—')}) is ready for your approval."
     )
     value = f"{vm['id']}:{vm['step']}"
-    from blocks.modals import confirm_dialog
-
     return {
         "text": text,
         "blocks": [

@@ -47,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # Ctrl-C (also when started in the background)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

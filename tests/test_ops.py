@@ -94,3 +94,54 @@ def test_doctor_names_missing_scopes(database_url: str, fake_slack) -> None:
     assert not checks["scopes"].ok
     for scope in set(REQUIRED_SCOPES) - {"commands", "chat:write"}:
         assert scope in checks["scopes"].detail
+
+
+def test_run_serves_http_and_stops_cleanly_on_ctrl_c(tmp_path, slack) -> None:
+    """`complaint-bot run` migrates, answers /healthz and exits 0 on SIGINT."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "COMPLAINTS_CHANNEL": "C0COMPLAIN",
+        "SLACK_API_URL": slack.url,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "No roles configured" in out and "stopping" in out

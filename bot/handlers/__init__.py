@@ -18,10 +18,6 @@ from bot.workflow import Desk
 log = logging.getLogger(__name__)
 
 
-class Waker:
-    def wake(self) -> None: ...
-
-
 @dataclass
 class Services:
     settings: Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -108,6 +107,3 @@ class Directory:
             out.extend(f"group:{g}" for g in sorted(m.groups))
             out.extend(f"user:{u}" for u in sorted(m.users))
         return list(dict.fromkeys(out))
-
-    def cache_info(self) -> dict[str, Any]:
-        return {g: len(u) for g, (_, u) in self._cache.items()}

@@ -264,7 +264,3 @@ class DeskBase:
     def count_cases(self) -> int:
         with self.sessions() as s:
             return int(s.scalar(select(func.count(Case.id))) or 0)
-
-    def check_allowed(self, ok: bool, message: str) -> None:
-        if not ok:
-            raise NotAllowed(message)

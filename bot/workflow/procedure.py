@@ -430,7 +430,3 @@ class Desk(DeskBase):
     def allowed(self, name: str, case: Case, actor: Actor) -> bool:
         step = st.STEPS[name]
         return Status(case.status) in step.sources and step.who(actor, case)
-
-    def require(self, ok: bool, message: str) -> None:
-        if not ok:
-            raise NotAllowed(message)

@@ -1,0 +1,1 @@
+"""Benchmark of the complaint desk: `python -m bench.run` (see bench/README.md)."""

@@ -1,0 +1,164 @@
+"""Slack Web API calls one complaint causes over its whole life, counted on the fake.
+
+A fresh fake Slack and a fresh SQLite database; the bot served over HTTP in this process;
+one complaint walked from `/complaint new` to closure through signed clicks and modal
+submissions, the way tests/test_procedure_e2e.py walks the severity-A case (without the
+rejection loop): urgent intake, confirm, ours, severity A, containment, corrective and
+preventive reports, approval, sent, accepted, three clean lots, closed on criterion B.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bench.common import MGR, MKT, PROD, SECRET, TQ, TQ2, bot_env, setup_fake
+from blocks.intake import intake_modal
+from bot.app import build
+from bot.config import load_settings
+from bot.models import Case
+from tests.fakeslack import FakeSlack
+from tests.slackclient import SlackClient
+
+GOOD = {
+    "customer": "Acme Motors",
+    "contact": "Li Wei, +86 21 5555 0101",
+    "product": "PCB-7731 rev C",
+    "lots": "L2026-0211, L2026-0212",
+    "quantity": "1,200",
+    "via": "email",
+    "description": "Solder bridges on U3 pins 4-5 found at incoming inspection.",
+    "deadline": None,
+    "urgent": [],
+    "notes": "",
+}
+CA = {
+    "category": "machine",
+    "why": "Bridges on U3\nStencil worn\nNo stencil life limit",
+    "disposition": "sort",
+    "actions": "Replace stencil; sort lots L0211-L0212",
+    "owner": PROD,
+    # the tests' clock is fixed; here it is the real one, so the plan is a month ahead
+    "planned": (date.today() + timedelta(days=30)).isoformat(),
+}
+PA = {
+    "m_machine": "Stencil life counter with hard stop at 20k prints",
+    "m_method": "Add SPI check of U3 area to control plan",
+    "documents": ["control_plan", "work_instruction"],
+}
+CONTAIN = {
+    "warehouse_qty": "800",
+    "warehouse_disposition": "sort",
+    "transit_qty": "200",
+    "transit_disposition": "return",
+    "customer_qty": "1200",
+    "customer_disposition": "sort",
+    "actions": "Hold all stock of lots L0211-L0212",
+}
+WALK: list[tuple[str, str, dict[str, Any] | None]] = [
+    (TQ, "confirm_information", None),
+    (
+        TQ,
+        "decide_responsibility",
+        {"party": "ours", "units": ["production"], "reason": "Solder bridges: our process"},
+    ),
+    (TQ2, "classify_severity", {"severity": "A", "note": "Function lost"}),
+    (PROD, "record_containment", CONTAIN),
+    (PROD, "submit_corrective_action", CA),
+    (PROD, "submit_preventive_action", PA),
+    (MGR, "approve_report", None),
+    (TQ, "send_to_customer", None),
+    (MKT, "record_customer_acceptance", {"accepted": "yes", "note": "OK"}),
+    (TQ, "record_lot_check", {"lot": "L030", "quantity": "500", "result": "ok"}),
+    (TQ, "record_lot_check", {"lot": "L031", "quantity": "500", "result": "ok"}),
+    (TQ, "record_lot_check", {"lot": "L032", "quantity": "500", "result": "ok"}),
+    (TQ, "close_case", {"criterion": "B"}),
+]
+
+
+def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
+    def settle() -> None:
+        if not bot.sender.drain(30):
+            raise RuntimeError("outbox did not drain")
+
+    def case_now(case_id: int) -> Case:
+        return bot.desk.get_case(case_id)
+
+    requests = 0
+    reply = client.command(MKT, "new")
+    requests += 1
+    assert reply.status == 200, reply.body
+    view = fake.calls_to("views.open")[-1].args["view"]
+    assert view["callback_id"] == intake_modal()["callback_id"]
+    reply = client.submit(MKT, view, {**GOOD, "urgent": ["urgent"]})
+    requests += 1
+    assert reply.status == 200 and not reply.body, reply.body
+    settle()
+    with bot.desk.sessions() as s:
+        case_id = s.scalars(select(Case.id).order_by(Case.id.desc())).first()
+    after_intake = Counter(c.method for c in fake.calls)
+    for user, name, answers in WALK:
+        case = case_now(case_id)
+        before = len(fake.calls_to("views.open"))
+        reply = client.click(
+            user, f"step:{name}", f"{case.id}:{case.step}", message_ts=case.card_ts or "1.1"
+        )
+        requests += 1
+        assert reply.status == 200, reply.body
+        opened = fake.calls_to("views.open")[before:]
+        if opened:
+            reply = client.submit(user, opened[-1].args["view"], answers or {})
+            requests += 1
+            assert reply.status == 200 and not reply.body, (name, reply.body)
+        settle()
+        if case_now(case_id).step == case.step:
+            raise RuntimeError(f"step {name} did not happen")
+    final = case_now(case_id)
+    calls = Counter(c.method for c in fake.calls)
+    return {
+        "final_status": final.status,
+        "closure": final.closure,
+        "steps": len(WALK),
+        "signed_requests": requests,
+        "calls_total": sum(calls.values()),
+        "calls_by_method": dict(sorted(calls.items())),
+        "calls_at_intake": sum(after_intake.values()),
+        "calls_at_intake_by_method": dict(sorted(after_intake.items())),
+        "rejected": len(fake.rejected),
+    }
+
+
+def count_calls_per_complaint() -> dict[str, Any]:
+    """Walk one complaint to closure and count the fake's accepted Web API calls."""
+    from waitress import create_server
+
+    with tempfile.TemporaryDirectory(prefix="bench-life-") as tmp, FakeSlack(seed=7) as fake:
+        setup_fake(fake)
+        url = f"sqlite:///{Path(tmp) / 'life.sqlite3'}"
+        settings = load_settings(bot_env(url, fake.url), dotenv=False)
+        bot = build(settings, outbox_base_delay=0.02, channel_interval=0, with_scheduler=False)
+        try:
+            from bot.scheduler import install_reminders
+
+            install_reminders(bot)
+        except ImportError:
+            pass
+        bot.start_background()
+        server = create_server(bot.wsgi(), host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        t0 = time.perf_counter()
+        try:
+            client = SlackClient(f"http://127.0.0.1:{server.effective_port}/slack/events", SECRET)
+            out = _walk(bot, fake, client)
+        finally:
+            server.close()
+            bot.stop()
+        out["wall_s"] = round(time.perf_counter() - t0, 2)
+        return out

@@ -48,7 +48,7 @@ def register(app: App, sv: Services) -> None:
                 getattr(sv.desk, name)(case_id, actor, sv.desk.now(), {}, expected_step=seen_step)
                 sv.sender.wake()
                 return
-            case = sv.desk.get_case(case_id)
+            case = sv.desk.get_case(case_id, full=False)
             step = STEPS[name]
             if case.step != seen_step:
                 raise WrongState(

@@ -106,14 +106,10 @@ class Case(Base):
     closed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     events: Mapped[list[CaseEvent]] = relationship(
-        back_populates="case", order_by="CaseEvent.id", lazy="selectin", viewonly=True
+        back_populates="case", order_by="CaseEvent.id", viewonly=True
     )
-    reports: Mapped[list[Report]] = relationship(
-        back_populates="case", order_by="Report.id", lazy="selectin"
-    )
-    lot_checks: Mapped[list[LotCheck]] = relationship(
-        back_populates="case", order_by="LotCheck.id", lazy="selectin"
-    )
+    reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
+    lot_checks: Mapped[list[LotCheck]] = relationship(back_populates="case", order_by="LotCheck.id")
 
     @property
     def status_enum(self) -> Status:

@@ -45,7 +45,7 @@ class Delivery:
     # -- helpers ---------------------------------------------------------------------
     def _case(self, row: Outbox) -> Case:
         assert row.case_id is not None
-        return self.desk.get_case(row.case_id)
+        return self.desk.get_case(row.case_id, full=False)
 
     def _vm(self, case: Case, **kw: Any) -> dict[str, Any]:
         return case_view(case, self.desk.now(), **kw)
@@ -79,7 +79,7 @@ class Delivery:
         case = self._case(row)
         if not case.card_ts:
             raise NoCard(case.ref)
-        event = next((e for e in case.events if e.id == row.payload.get("event_id")), None)
+        event = self.desk.get_event(int(row.payload.get("event_id") or 0))
         if event is None:
             return {"skipped": "no such event"}
         mentions = self.directory.mention_targets(row.payload.get("mention", []))

@@ -19,6 +19,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, sessionmaker
 
 from bot.models import Outbox, OutboxStatus
+from bot.models.base import read_sessions
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
 
@@ -62,6 +63,7 @@ class OutboxSender:
         on_failure: Callable[[Outbox, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.readers = read_sessions(sessions)
         self.delivery = delivery
         self.delivery.progress = self._save_progress
         self.clock = clock
@@ -125,7 +127,7 @@ class OutboxSender:
             .order_by(Outbox.id)
             .limit(limit)
         )
-        with self.sessions() as s:
+        with self.readers() as s:
             return list(s.scalars(q))
 
     def _claim(self, row: Outbox) -> bool:
@@ -159,7 +161,7 @@ class OutboxSender:
         return started
 
     def pending(self) -> int:
-        with self.sessions() as s:
+        with self.readers() as s:
             return int(
                 s.scalar(select(func.count(Outbox.id)).where(Outbox.status == OutboxStatus.PENDING))
                 or 0

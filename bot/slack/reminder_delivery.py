@@ -25,7 +25,7 @@ class ReminderDelivery:
 
     def _case_vm(self, row: Outbox) -> tuple[Any, dict[str, Any]]:
         assert row.case_id is not None
-        case = self.delivery.desk.get_case(row.case_id)
+        case = self.delivery.desk.get_case(row.case_id, full=False)
         return case, case_view(case, self.delivery.desk.now())
 
     @staticmethod

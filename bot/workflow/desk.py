@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.models import Case, CaseEvent, ProcessedRequest, RefCounter, Status, utcnow
+from bot.models.base import read_sessions
 from bot.workflow import effects
 from bot.workflow.calendar import WorkingCalendar, WorkingHours
 from bot.workflow.errors import NotAllowed, NotFound, WrongState
@@ -46,6 +48,7 @@ class DeskBase:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.sessions = session_factory
+        self.readers = read_sessions(session_factory)
         self.clock = clock or utcnow
         self.settings = settings
         self.calendar = calendar or make_calendar(settings)
@@ -62,16 +65,23 @@ class DeskBase:
             yield s
 
     # -- reading -------------------------------------------------------------
-    def get_case(self, case_id: int) -> Case:
-        with self.sessions() as s:
+    def get_case(self, case_id: int, *, full: bool = True) -> Case:
+        """The case, detached; `full` also loads its timeline, reports and lot checks
+        (three more queries: the card and most deliveries do not need them)."""
+        with self.readers() as s:
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFound(f"There is no case #{case_id}.")
-            _ = case.events, case.reports, case.lot_checks
+            if full:
+                _ = case.events, case.reports, case.lot_checks
             return case
 
+    def get_event(self, event_id: int) -> CaseEvent | None:
+        with self.readers() as s:
+            return s.get(CaseEvent, event_id)
+
     def find_case(self, ref: str) -> Case:
-        with self.sessions() as s:
+        with self.readers() as s:
             case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
             if case is None:
                 raise NotFound(f"There is no case {ref.strip()[:30]}.")
@@ -80,12 +90,12 @@ class DeskBase:
 
     def open_cases_for(self, user_id: str, limit: int = 30) -> list[Case]:
         """The open cases the caller reported (TQ and management use `open_cases`)."""
-        with self.sessions() as s:
+        with self.readers() as s:
             q = select(Case).where(Case.is_open.is_(True), Case.reporter_id == user_id)
             return list(s.scalars(q.order_by(Case.id.desc()).limit(limit)))
 
     def open_cases(self, limit: int = 30) -> list[Case]:
-        with self.sessions() as s:
+        with self.readers() as s:
             q = select(Case).where(Case.is_open.is_(True)).order_by(Case.id.desc()).limit(limit)
             return list(s.scalars(q))
 
@@ -190,17 +200,13 @@ class DeskBase:
             raise NotAllowed("Only Marketing or Technical Quality can file a complaint.")
         with self.transaction() as s:
             if request_key and not self.claim_request(s, request_key, now):
-                existing = s.scalar(
-                    select(CaseEvent.case_id).where(
-                        CaseEvent.kind == "filed",
-                        CaseEvent.data["request"].as_string() == request_key,
-                    )
-                )
-                if existing is not None:
-                    return self._reload(s, existing)
+                done = s.get(ProcessedRequest, request_key[:255])
+                if done is not None and done.result.isdigit():
+                    return self._reload(s, int(done.result))
                 raise WrongState("This form was already submitted.")
             case = Case(
-                ref=self.next_ref(s, now.astimezone(self.tz).year),
+                # a unique placeholder; the real reference is taken last (see below)
+                ref=f"new-{uuid4().hex[:16]}",
                 status=Status.RECEIVED.value,
                 is_open=True,
                 step=1,
@@ -247,6 +253,11 @@ class DeskBase:
                 for channel in self.alert_channels():
                     effects.channel_alert(s, case, now, channel=channel, alert="urgent")
             self._after_change(s, case, now)
+            if request_key:
+                s.get(ProcessedRequest, request_key[:255]).result = str(case.id)
+            # The year's counter row is locked from here to the commit: taking it last keeps
+            # concurrent submissions from queueing behind each other's whole transaction.
+            case.ref = self.next_ref(s, now.astimezone(self.tz).year)
             s.flush()
             return self._reload(s, case.id)
 
@@ -262,5 +273,5 @@ class DeskBase:
         return case
 
     def count_cases(self) -> int:
-        with self.sessions() as s:
+        with self.readers() as s:
             return int(s.scalar(select(func.count(Case.id))) or 0)

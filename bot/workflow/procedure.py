@@ -344,7 +344,7 @@ class Desk(DeskBase):
             return True
 
     def case_for_thread(self, channel: str, thread_ts: str) -> int | None:
-        with self.sessions() as s:
+        with self.readers() as s:
             return s.scalar(
                 select(Case.id).where(Case.channel_id == channel, Case.card_ts == thread_ts)
             )
@@ -375,7 +375,7 @@ class Desk(DeskBase):
             return v.isoformat() if hasattr(v, "isoformat") else v
 
         cols = {c.key: iso(getattr(case, c.key)) for c in Case.__table__.columns}
-        with self.sessions() as s:
+        with self.readers() as s:
             deliveries = [
                 {
                     "kind": o.kind,

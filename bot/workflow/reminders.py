@@ -372,7 +372,7 @@ def run_tick(
         log.exception("could not plan the digests")
     seen: set[int] = set()
     while True:
-        with desk.sessions() as s:
+        with desk.readers() as s:
             due = s.execute(
                 select(Reminder.id, Reminder.case_id)
                 .where(Reminder.status == PENDING, Reminder.due_at <= now)
@@ -578,7 +578,7 @@ def ensure_digests(desk: DeskBase, now: datetime) -> int:
     Normally the digest that fires plans the next one; this covers the first start and a
     change of channels. Reads first so an idle tick does not write."""
     planned = _digest_plans(desk, now, digest_channels(desk.settings))
-    with desk.sessions() as s:
+    with desk.readers() as s:
         have = set(
             s.scalars(select(Reminder.key).where(Reminder.key.in_([p.key for p in planned])))
         )

@@ -350,6 +350,15 @@ class TickResult:
     def count(self, kind: str) -> None:
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
+    def merge(self, other: TickResult) -> None:
+        self.sent += other.sent
+        self.cancelled += other.cancelled
+        self.lost += other.lost
+        self.failed += other.failed
+        self.outbox += other.outbox
+        for kind, n in other.kinds.items():
+            self.kinds[kind] = self.kinds.get(kind, 0) + n
+
 
 def worker_id() -> str:
     """Who claimed a reminder (host:pid), so the row says which process sent it."""
@@ -386,16 +395,15 @@ def run_tick(
         groups: dict[int | None, list[int]] = {}
         for r in fresh:
             groups.setdefault(r.case_id, []).append(r.id)
-        for case_id, ids in groups.items():
+        digests = groups.pop(None, [])
+        for rid in digests:
             try:
-                if case_id is None:
-                    for rid in ids:
-                        _fire_digest(desk, rid, now, worker, result)
-                else:
-                    _fire_case(desk, case_id, ids, now, worker, result)
+                _fire_digest(desk, rid, now, worker, result)
             except Exception:
-                result.failed += len(ids)
-                log.exception("reminders %s of case %s failed; they stay pending", ids, case_id)
+                result.failed += 1
+                log.exception("digest reminder %s failed; it stays pending", rid)
+        if groups:
+            _fire_cases_batched(desk, groups, now, worker, result)
         if len(due) < batch:
             break
     if result.sent or result.cancelled or result.failed:
@@ -433,38 +441,89 @@ def still_applies(case: Case | None, kind: str, data: dict[str, Any]) -> bool:
     return True
 
 
+def _fire_cases_batched(
+    desk: DeskBase,
+    groups: dict[Any, list[int]],
+    now: datetime,
+    worker: str,
+    result: TickResult,
+) -> None:
+    """Fire a batch of cases' reminders in one transaction (cases locked in id order, as a
+    step locks its one case, so the two cannot deadlock); if anything in the batch fails,
+    fall back to one transaction per case so one bad case holds up no other."""
+    trial = TickResult()
+    try:
+        with desk.transaction() as s:
+            cases = {
+                c.id: c
+                for c in s.scalars(
+                    select(Case)
+                    .where(Case.id.in_(list(groups)))
+                    .order_by(Case.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            }
+            for case_id, ids in groups.items():
+                _fire_locked(desk, s, cases.get(case_id), ids, now, worker, trial)
+    except Exception:
+        log.exception("batched tick failed; retrying case by case")
+    else:
+        result.merge(trial)
+        return
+    for case_id, ids in groups.items():
+        try:
+            _fire_case(desk, case_id, ids, now, worker, result)
+        except Exception:
+            result.failed += len(ids)
+            log.exception("reminders %s of case %s failed; they stay pending", ids, case_id)
+
+
 def _fire_case(
     desk: DeskBase, case_id: int, ids: list[int], now: datetime, worker: str, result: TickResult
 ) -> None:
     with desk.transaction() as s:
         case = s.get(Case, case_id, with_for_update=True, populate_existing=True)
-        rows = s.execute(
-            select(Reminder.id, Reminder.kind, Reminder.due_at, Reminder.data)
-            .where(Reminder.id.in_(ids), Reminder.status == PENDING)
-            .order_by(Reminder.due_at, Reminder.id)
-        ).all()
-        result.lost += len(ids) - len(rows)
-        # reminders of one moment for deadlines due at the same instant (a customer
-        # deadline makes both replies due together) become one message, not two
-        groups: dict[tuple[Any, ...], list[Any]] = {}
-        for r in rows:
-            data = dict(r.data or {})
-            if not still_applies(case, r.kind, data):
-                if _claim(s, r.id, now, worker, CANCELLED):
-                    result.cancelled += 1
-                else:
-                    result.lost += 1
-                continue
-            if not _claim(s, r.id, now, worker):
+        _fire_locked(desk, s, case, ids, now, worker, result)
+
+
+def _fire_locked(
+    desk: DeskBase,
+    s: Session,
+    case: Case | None,
+    ids: list[int],
+    now: datetime,
+    worker: str,
+    result: TickResult,
+) -> None:
+    """The reminders of one case whose row this transaction has locked."""
+    rows = s.execute(
+        select(Reminder.id, Reminder.kind, Reminder.due_at, Reminder.data)
+        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .order_by(Reminder.due_at, Reminder.id)
+    ).all()
+    result.lost += len(ids) - len(rows)
+    # reminders of one moment for deadlines due at the same instant (a customer
+    # deadline makes both replies due together) become one message, not two
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for r in rows:
+        data = dict(r.data or {})
+        if not still_applies(case, r.kind, data):
+            if _claim(s, r.id, now, worker, CANCELLED):
+                result.cancelled += 1
+            else:
                 result.lost += 1
-                continue
-            result.sent += 1
-            result.count(r.kind)
-            key = (r.kind, data.get("point"), data.get("days"), data.get("due"), r.due_at)
-            groups.setdefault(key, []).append((r.id, data))
-        assert case is not None or not groups
-        for (kind, _point, _days, _due, due_at), members in groups.items():
-            result.outbox += _effects(desk, s, case, kind, members, due_at, now)
+            continue
+        if not _claim(s, r.id, now, worker):
+            result.lost += 1
+            continue
+        result.sent += 1
+        result.count(r.kind)
+        key = (r.kind, data.get("point"), data.get("days"), data.get("due"), r.due_at)
+        groups.setdefault(key, []).append((r.id, data))
+    assert case is not None or not groups
+    for (kind, _point, _days, _due, due_at), members in groups.items():
+        result.outbox += _effects(desk, s, case, kind, members, due_at, now)
 
 
 def _effects(

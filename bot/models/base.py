@@ -6,6 +6,7 @@ differences that matter (write locking, time zones) are handled here once.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,11 +82,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        # Writers of this process queue on a Python lock before asking SQLite for its
+        # write lock: SQLite's busy handler polls with growing sleeps (up to 100 ms), so
+        # under load an unlucky writer starves while others get in; a lock hand-off wakes
+        # the next writer as soon as the last one commits.
+        writers = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             # readers (see read_sessions) never write, so they need no write lock
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY, False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if not writers.acquire(timeout=60):
+                raise TimeoutError("no SQLite write slot within 60 s")
+            conn.info["holds_writer_lock"] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _release(conn: Any) -> None:
+            if conn.info.pop("holds_writer_lock", False):
+                writers.release()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -266,10 +266,11 @@ class DeskBase:
         return list(dict.fromkeys(c for c in out if c))
 
     def _reload(self, s: Session, case_id: int) -> Case:
+        """The case row as this transaction leaves it. Its timeline, reports and lot checks
+        are not loaded (callers that show them use `get_case`)."""
         case = s.get(Case, case_id)
         assert case is not None
-        s.expire(case, ["events", "reports", "lot_checks"])  # loaded before this change
-        _ = case.events, case.reports, case.lot_checks
+        s.flush()
         return case
 
     def count_cases(self) -> int:

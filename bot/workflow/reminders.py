@@ -215,11 +215,11 @@ def _insert(session: Session, planned: Iterable[Planned], now: datetime) -> int:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        stmt = pg_insert(Reminder).on_conflict_do_nothing(index_elements=["key"])
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
-        stmt = lite_insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        stmt = lite_insert(Reminder).on_conflict_do_nothing(index_elements=["key"])
     else:  # pragma: no cover - the bot supports SQLite and PostgreSQL
         keys = {r["key"] for r in rows}
         have = set(session.scalars(select(Reminder.key).where(Reminder.key.in_(keys))))
@@ -228,8 +228,9 @@ def _insert(session: Session, planned: Iterable[Planned], now: datetime) -> int:
             return 0
         from sqlalchemy import insert
 
-        stmt = insert(Reminder).values(rows)
-    return session.execute(stmt).rowcount or 0
+        stmt = insert(Reminder)
+    # rows as parameters, not VALUES: the statement compiles once and is cached
+    return session.connection().execute(stmt, rows).rowcount or 0
 
 
 def _cancel(session: Session, ids: list[int], now: datetime, by: str) -> int:

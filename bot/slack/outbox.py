@@ -26,6 +26,7 @@ from bot.slack.gateway import backoff, classify
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 120
+LANE_RUN = 20  # rows delivered down one lane before its worker goes back to the pool
 MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
 
 
@@ -181,16 +182,41 @@ class OutboxSender:
         return False
 
     def _run(self, row: Outbox) -> None:
+        """Deliver a lane's head, then keep going down the lane while its next row is due:
+        a case's card, thread post and confirmation go out without a round of the
+        sender's loop between them."""
+        lane = row.lane
+        current: Outbox | None = row
         try:
-            self._deliver(row)
+            for _ in range(LANE_RUN):
+                if current is None or not self._deliver(current):
+                    break
+                current = self._next_in_lane(lane)
         except Exception:
-            log.exception("outbox row %s crashed", row.id)
+            log.exception("outbox lane %s crashed", lane)
         finally:
             with self._busy_lock:
-                self._busy.discard(row.lane)
+                self._busy.discard(lane)
             self._wake.set()
 
-    def _deliver(self, row: Outbox) -> None:
+    def _next_in_lane(self, lane: str) -> Outbox | None:
+        now = self.clock()
+        with self.readers() as s:
+            nxt = s.scalars(
+                select(Outbox)
+                .where(Outbox.lane == lane, Outbox.status == OutboxStatus.PENDING)
+                .order_by(Outbox.id)
+                .limit(1)
+            ).first()
+        if nxt is None or nxt.next_attempt_at > now:
+            return None
+        if nxt.claimed_until is not None and nxt.claimed_until >= now:
+            return None
+        return nxt if self._claim(nxt) else None
+
+    def _deliver(self, row: Outbox) -> bool:
+        """Deliver one row; True when it is done (sent, or failed for good), False when it
+        waits for a retry (and so blocks its lane until then)."""
         channel = row.payload.get("channel") or (
             row.lane.split(":", 1)[1] if row.lane.startswith("channel:") else ""
         )
@@ -200,7 +226,7 @@ class OutboxSender:
             result = self.delivery.deliver(row)
         except NoCard as exc:
             self._finish(row, failed=f"no card to post under ({exc})")
-            return
+            return True
         except Exception as exc:  # noqa: BLE001 - classified below
             failure = classify(exc)
             attempts = row.attempts + 1
@@ -212,10 +238,11 @@ class OutboxSender:
                     "outbox %s (%s) retry in %.1fs: %s", row.id, row.kind, delay, failure.error
                 )
                 self._retry(row, attempts, delay, failure.error)
-            else:
-                self._finish(row, failed=failure.error, attempts=attempts)
-            return
+                return False
+            self._finish(row, failed=failure.error, attempts=attempts)
+            return True
         self._finish(row, result=result)
+        return True
 
     def _retry(self, row: Outbox, attempts: int, delay: float, error: str) -> None:
         now = self.clock()

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 SECRET = "bench-signing-secret-0123456789abcdef"
-# the same people as the tests (tests/conftest.py), so the role checks run as in production
+# the same people and channels as tests/conftest.py, so the role checks run as in
+# production (copied, not imported: the server processes must not load the test suite)
 MKT, MKT2 = "U0MKT1", "U0MKT2"
 TQ, TQ2 = "U0TQ1", "U0TQ2"  # TQ2 holds Technical Quality through the user group S0TQGRP
 MGR, MGR2 = "U0MGR1", "U0MGR2"

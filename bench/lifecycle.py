@@ -26,42 +26,13 @@ from bot.config import load_settings
 from bot.models import Case
 from tests.fakeslack import FakeSlack
 from tests.slackclient import SlackClient
+from tests.test_intake import GOOD
+from tests.test_procedure_e2e import CA as TEST_CA
+from tests.test_procedure_e2e import CONTAIN, PA
 
-GOOD = {
-    "customer": "Acme Motors",
-    "contact": "Li Wei, +86 21 5555 0101",
-    "product": "PCB-7731 rev C",
-    "lots": "L2026-0211, L2026-0212",
-    "quantity": "1,200",
-    "via": "email",
-    "description": "Solder bridges on U3 pins 4-5 found at incoming inspection.",
-    "deadline": None,
-    "urgent": [],
-    "notes": "",
-}
-CA = {
-    "category": "machine",
-    "why": "Bridges on U3\nStencil worn\nNo stencil life limit",
-    "disposition": "sort",
-    "actions": "Replace stencil; sort lots L0211-L0212",
-    "owner": PROD,
-    # the tests' clock is fixed; here it is the real one, so the plan is a month ahead
-    "planned": (date.today() + timedelta(days=30)).isoformat(),
-}
-PA = {
-    "m_machine": "Stencil life counter with hard stop at 20k prints",
-    "m_method": "Add SPI check of U3 area to control plan",
-    "documents": ["control_plan", "work_instruction"],
-}
-CONTAIN = {
-    "warehouse_qty": "800",
-    "warehouse_disposition": "sort",
-    "transit_qty": "200",
-    "transit_disposition": "return",
-    "customer_qty": "1200",
-    "customer_disposition": "sort",
-    "actions": "Hold all stock of lots L0211-L0212",
-}
+# the same complaint and reports as the end-to-end tests; the tests' clock is fixed, here it
+# is the real one, so the corrective action is planned a month ahead
+CA = {**TEST_CA, "planned": (date.today() + timedelta(days=30)).isoformat()}
 WALK: list[tuple[str, str, dict[str, Any] | None]] = [
     (TQ, "confirm_information", None),
     (

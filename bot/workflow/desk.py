@@ -137,24 +137,20 @@ class DeskBase:
     def next_ref(self, s: Session, year: int) -> str:
         """Sequential per year and unique under concurrency: an atomic increment of the
         year's counter row (created on first use) under the row's write lock."""
-        bumped = s.execute(
+        bump = (
             update(RefCounter)
             .where(RefCounter.year == year)
             .values(last=RefCounter.last + 1)
             .returning(RefCounter.last)
-        ).scalar()
-        if bumped is None:
+        )
+        bumped = s.execute(bump).scalar()
+        if bumped is None:  # first case of the year
             try:
                 with s.begin_nested():
                     s.execute(insert(RefCounter).values(year=year, last=1))
                 bumped = 1
-            except IntegrityError:
-                bumped = s.execute(
-                    update(RefCounter)
-                    .where(RefCounter.year == year)
-                    .values(last=RefCounter.last + 1)
-                    .returning(RefCounter.last)
-                ).scalar_one()
+            except IntegrityError:  # another process created the row first
+                bumped = s.execute(bump).scalar_one()
         return format_ref(year, int(bumped))
 
     # -- deadlines -------------------------------------------------------------

@@ -465,8 +465,8 @@ def _fire_cases_batched(
                     .execution_options(populate_existing=True)
                 )
             }
-            for case_id, ids in groups.items():
-                _fire_locked(desk, s, cases.get(case_id), ids, now, worker, trial)
+            all_ids = [rid for ids in groups.values() for rid in ids]
+            _fire_all_locked(desk, s, cases, all_ids, now, worker, trial)
     except Exception:
         log.exception("batched tick failed; retrying case by case")
     else:
@@ -488,6 +488,21 @@ def _fire_case(
         _fire_locked(desk, s, case, ids, now, worker, result)
 
 
+def _claim_many(s: Session, ids: list[int], now: datetime, worker: str, status: str) -> set[int]:
+    """Claim (or cancel) reminders in one statement; returns the ids this call took —
+    the others were taken by another process first."""
+    if not ids:
+        return set()
+    res = s.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .values(status=status, done_at=now, done_by=worker)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(res.scalars())
+
+
 def _fire_locked(
     desk: DeskBase,
     s: Session,
@@ -498,33 +513,44 @@ def _fire_locked(
     result: TickResult,
 ) -> None:
     """The reminders of one case whose row this transaction has locked."""
+    _fire_all_locked(desk, s, {case.id: case} if case else {}, ids, now, worker, result)
+
+
+def _fire_all_locked(
+    desk: DeskBase,
+    s: Session,
+    cases: dict[int, Case],
+    ids: list[int],
+    now: datetime,
+    worker: str,
+    result: TickResult,
+) -> None:
+    """Reminders of cases whose rows this transaction has locked: re-checked against the
+    case, then claimed or cancelled with one UPDATE each, then turned into outbox rows."""
     rows = s.execute(
-        select(Reminder.id, Reminder.kind, Reminder.due_at, Reminder.data)
+        select(Reminder.id, Reminder.case_id, Reminder.kind, Reminder.due_at, Reminder.data)
         .where(Reminder.id.in_(ids), Reminder.status == PENDING)
-        .order_by(Reminder.due_at, Reminder.id)
+        .order_by(Reminder.case_id, Reminder.due_at, Reminder.id)
     ).all()
     result.lost += len(ids) - len(rows)
+    applies = {r.id: still_applies(cases.get(r.case_id), r.kind, dict(r.data or {})) for r in rows}
+    cancelled = _claim_many(s, [i for i, ok in applies.items() if not ok], now, worker, CANCELLED)
+    sent = _claim_many(s, [i for i, ok in applies.items() if ok], now, worker, SENT)
+    result.cancelled += len(cancelled)
+    result.lost += len(applies) - len(cancelled) - len(sent)
     # reminders of one moment for deadlines due at the same instant (a customer
     # deadline makes both replies due together) become one message, not two
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for r in rows:
+        if r.id not in sent:
+            continue
         data = dict(r.data or {})
-        if not still_applies(case, r.kind, data):
-            if _claim(s, r.id, now, worker, CANCELLED):
-                result.cancelled += 1
-            else:
-                result.lost += 1
-            continue
-        if not _claim(s, r.id, now, worker):
-            result.lost += 1
-            continue
         result.sent += 1
         result.count(r.kind)
-        key = (r.kind, data.get("point"), data.get("days"), data.get("due"), r.due_at)
+        key = (r.case_id, r.kind, data.get("point"), data.get("days"), data.get("due"), r.due_at)
         groups.setdefault(key, []).append((r.id, data))
-    assert case is not None or not groups
-    for (kind, _point, _days, _due, due_at), members in groups.items():
-        result.outbox += _effects(desk, s, case, kind, members, due_at, now)
+    for (case_id, kind, _point, _days, _due, due_at), members in groups.items():
+        result.outbox += _effects(desk, s, cases[case_id], kind, members, due_at, now)
 
 
 def _effects(

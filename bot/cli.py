@@ -64,7 +64,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             log.info(
                 "complaint desk listening on http://%s:%s/slack/events", args.host, settings.port
             )
-            t = threading.Thread(target=server.run, daemon=True)
+
+            def serve() -> None:
+                try:
+                    server.run()
+                except OSError:  # the listening socket was closed under select() on stop
+                    pass
+
+            t = threading.Thread(target=serve, daemon=True)
             t.start()
             stop.wait()
             server.close()

@@ -124,7 +124,14 @@ def serve(bot: Bot) -> tuple[Any, str]:
     from waitress import create_server
 
     server = create_server(bot.wsgi(), host="127.0.0.1", port=0, threads=8)
-    threading.Thread(target=server.run, daemon=True).start()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # the socket closed under select() at teardown
+            pass
+
+    threading.Thread(target=run, daemon=True).start()
     return server, f"http://127.0.0.1:{server.effective_port}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -66,10 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
 
             def serve() -> None:
-                try:
+                # the listening socket is closed under select() on stop
+                with contextlib.suppress(OSError):
                     server.run()
-                except OSError:  # the listening socket was closed under select() on stop
-                    pass
 
             t = threading.Thread(target=serve, daemon=True)
             t.start()

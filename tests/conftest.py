@@ -3,6 +3,7 @@ Slack Web API server, and the bot served over real HTTP with a movable clock."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -126,10 +127,8 @@ def serve(bot: Bot) -> tuple[Any, str]:
     server = create_server(bot.wsgi(), host="127.0.0.1", port=0, threads=8)
 
     def run() -> None:
-        try:
+        with contextlib.suppress(OSError):  # the socket closed under select() at teardown
             server.run()
-        except OSError:  # the socket closed under select() at teardown
-            pass
 
     threading.Thread(target=run, daemon=True).start()
     return server, f"http://127.0.0.1:{server.effective_port}"

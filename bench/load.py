@@ -16,45 +16,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.common import summarize
-from tests.slackclient import Reply, SlackClient, sign
+from tests.slackclient import Reply, SlackClient
 
 
 class TimedClient(SlackClient):
-    """SlackClient whose `post` records, per thread, the seconds from sending the signed
+    """SlackClient whose `send` records, per thread, the seconds from sending the signed
     request to having read the whole response."""
 
     def __init__(self, url: str, secret: str) -> None:
         super().__init__(url, secret)
         self.local = threading.local()
 
-    def post(
-        self,
-        body: str,
-        content_type: str,
-        *,
-        timestamp: int | None = None,
-        signature: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        sig = signature if signature is not None else sign(self.secret, ts, body)
-        req = urllib.request.Request(
-            self.url,
-            data=body.encode(),
-            method="POST",
-            headers={
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": sig,
-                **(headers or {}),
-            },
-        )
+    def send(self, req: urllib.request.Request) -> Reply:
         t0 = time.perf_counter()
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                reply = Reply(resp.status, resp.read().decode())
-        except urllib.error.HTTPError as exc:
-            reply = Reply(exc.code, exc.read().decode())
+        reply = super().send(req)
         self.local.elapsed = time.perf_counter() - t0
         return reply
 

@@ -15,15 +15,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select, text
 
 from bot.config import load_settings
 from bot.models import Base, Outbox, Reminder, make_engine, make_session_factory
-from bot.workflow import Actor, Desk, IntakeForm, Role, validate_intake
+from bot.workflow import Desk, IntakeForm, validate_intake
 from bot.workflow.reminders import TickResult, install_hook, run_tick
+from tests.test_reminders import ENV, MKT, SH, TQ
 
 URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(
@@ -33,18 +33,6 @@ pytestmark = pytest.mark.skipif(
     "(the schema `public` of that database is dropped and recreated)",
 )
 
-SH = ZoneInfo("Asia/Shanghai")
-ENV = {
-    "SLACK_BOT_TOKEN": "xoxb-test",
-    "SLACK_SIGNING_SECRET": "x",
-    "COMPLAINTS_CHANNEL": "C0COMPLAIN",
-    "MANAGEMENT_CHANNEL": "C0MANAGE",
-    "ALERT_CHANNELS": "C0ALERTS",
-    "TIMEZONE": "Asia/Shanghai",
-    "HOLIDAY_COUNTRY": "CN",
-}
-MKT = Actor("U0MKT", frozenset({Role.MARKETING}))
-TQ = Actor("U0TQ", frozenset({Role.QUALITY}))
 CORRECTIVE = {
     "category": "method",
     "why": "worn fixture",

@@ -79,12 +79,19 @@ def direct_message(
 
 
 def channel_alert(
-    s: Session, case: Case, now: datetime, *, channel: str, alert: str, **extra: Any
+    s: Session,
+    case: Case,
+    now: datetime,
+    *,
+    channel: str,
+    alert: str,
+    kind: str = "alert",
+    **extra: Any,
 ) -> None:
     """Alerts go in the channel's lane, so a burst is delivered in order per channel."""
     enqueue(
         s,
-        kind="alert",
+        kind=kind,
         now=now,
         case=case,
         lane=f"channel:{channel}",

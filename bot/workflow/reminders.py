@@ -567,12 +567,11 @@ def _effects(
     data = members[0][1]
     if kind == SEVERITY_A:
         for channel in desk.alert_channels():
-            effects.enqueue(
+            effects.channel_alert(
                 s,
+                case,
+                now,
                 kind="reminder_alert",
-                now=now,
-                case=case,
-                lane=f"channel:{channel}",
                 channel=channel,
                 alert="severity_a",
                 repeat=data.get("day"),
@@ -610,12 +609,11 @@ def _effects(
     elif kind == OVERDUE:
         effects.enqueue(s, kind="overdue_thread", now=now, case=case, mention=targets, **info)
         channel = desk.settings.management_channel
-        effects.enqueue(
+        effects.channel_alert(
             s,
+            case,
+            now,
             kind="reminder_alert",
-            now=now,
-            case=case,
-            lane=f"channel:{channel}",
             channel=channel,
             alert="overdue",
             deadline_label=label,
@@ -624,12 +622,11 @@ def _effects(
         n += 2
     elif kind == ESCALATION:
         for channel in desk.alert_channels():
-            effects.enqueue(
+            effects.channel_alert(
                 s,
+                case,
+                now,
                 kind="reminder_alert",
-                now=now,
-                case=case,
-                lane=f"channel:{channel}",
                 channel=channel,
                 alert="escalation",
                 deadline_label=label,

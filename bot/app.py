@@ -18,15 +18,21 @@ from sqlalchemy import Engine, text
 from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
+from bot.handlers.work import InboxWorker
 from bot.models import make_engine, make_session_factory, utcnow
 from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
 from bot.slack.outbox import OutboxSender
+from bot.wakeup import InFlight, Wakeup
 from bot.workflow import Desk
 
 log = logging.getLogger(__name__)
+
+# Bolt runs each listener here; the ack is sent when the listener calls ack(), so a pool
+# busy with work after earlier acks (views.open waits on Slack) would delay new acks
+LISTENER_THREADS = 64
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -65,13 +71,18 @@ class Bot:
     gateway: Gateway
     directory: Directory
     sender: OutboxSender
-    app: App
+    app: App | None
+    worker: InboxWorker
+    wakeup: Wakeup
+    in_flight: InFlight
+    role: str = "all"
     listeners: ListenerExecutor | None = None
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         """`POST /slack/events` for Bolt, `GET /healthz` for the load balancer."""
+        assert self.app is not None, "a worker process serves no HTTP"
         bolt = SlackRequestHandler(self.app, path="/slack/events")
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -81,7 +92,11 @@ class Bot:
                     "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")]
                 )
                 return [b"ok" if ok else b"database unreachable"]
-            return bolt(environ, start_response)
+            self.in_flight.started()
+            try:
+                return bolt(environ, start_response)
+            finally:
+                self.in_flight.finished()
 
         return application
 
@@ -93,19 +108,32 @@ class Bot:
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             return False
 
+    @property
+    def does_work(self) -> bool:
+        """Whether this process takes accepted requests, delivers the outbox and ticks."""
+        return self.role in ("all", "worker")
+
     def start_background(self) -> None:
+        if not self.does_work:
+            return
+        self.worker.start()
         self.sender.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """True once no listener is still working on an acknowledged request."""
-        return self.listeners.wait_idle(timeout) if self.listeners else True
+        """True once no acknowledged request is still being worked on: no listener still
+        running after its ack and, where this process does the work, no stored request
+        still waiting for the worker."""
+        if self.listeners is not None and not self.listeners.wait_idle(timeout):
+            return False
+        return self.worker.drain(timeout) if self.does_work else True
 
     def stop(self) -> None:
         self.wait_idle(10)
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        self.worker.stop()
         self.sender.stop()
         self.engine.dispose()
 
@@ -120,7 +148,14 @@ def build(
     channel_interval: float = 1.0,
     token_verification: bool = True,
     with_scheduler: bool | None = None,
+    role: str = "all",
+    in_flight: InFlight | None = None,
 ) -> Bot:
+    """`role`: "all" runs everything in this process; "web" only answers Slack (requests
+    are stored for the worker, which it wakes through `Bot.wakeup`); "worker" only does
+    the stored requests, the outbox and the scheduler (see bot/supervisor.py)."""
+    if role not in ("all", "web", "worker"):
+        raise ValueError(f"unknown role {role!r}")
     engine = make_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
@@ -143,10 +178,58 @@ def build(
         channel_interval=channel_interval,
         on_failure=on_failure,
     )
+    wakeup = Wakeup()
+    in_flight = in_flight or InFlight()
+    sender.before_each = in_flight.yield_to_requests
+    services = Services(settings, desk, gateway, directory, wakeup)
+    worker = InboxWorker(
+        services, base_delay=outbox_base_delay, before_each=in_flight.yield_to_requests
+    )
+    if role != "web":
+        wakeup.subscribe(sender.wake)
+        wakeup.subscribe(worker.wake)
+    app = listeners = None
+    if role != "worker":
+        listeners = ListenerExecutor(LISTENER_THREADS)
+        app = _bolt_app(settings, desk, services, listeners, clock, token_verification)
+    if not settings.roles_configured:
+        log.warning(
+            "No roles configured (MARKETING_USERS, QUALITY_USERS, MANAGEMENT_USERS): "
+            "everyone may take every step. Fine for a trial, not for production."
+        )
+    bot = Bot(
+        settings,
+        engine,
+        desk,
+        gateway,
+        directory,
+        sender,
+        app,
+        worker,
+        wakeup,
+        in_flight,
+        role,
+        listeners,
+    )
+    # every process plans reminders when a case changes; only some run the ticks
+    install_reminders(bot)
+    ticks = with_scheduler if with_scheduler is not None else settings.scheduler_enabled
+    if role != "web" and ticks:
+        bot.scheduler = make_scheduler(bot)
+    return bot
+
+
+def _bolt_app(
+    settings: Settings,
+    desk: Desk,
+    services: Services,
+    listeners: ListenerExecutor,
+    clock: Callable[[], datetime],
+    token_verification: bool,
+) -> App:
     client = WebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
     )
-    listeners = ListenerExecutor()
     app = App(
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
@@ -166,16 +249,5 @@ def build(
                     return BoltResponse(status=200, body="")
         return next()
 
-    services = Services(settings, desk, gateway, directory, sender)
     register(app, services)
-    if not settings.roles_configured:
-        log.warning(
-            "No roles configured (MARKETING_USERS, QUALITY_USERS, MANAGEMENT_USERS): "
-            "everyone may take every step. Fine for a trial, not for production."
-        )
-    bot = Bot(settings, engine, desk, gateway, directory, sender, app, listeners)
-    # every process plans reminders when a case changes; only some run the ticks
-    install_reminders(bot)
-    if with_scheduler if with_scheduler is not None else settings.scheduler_enabled:
-        bot.scheduler = make_scheduler(bot)
-    return bot
+    return app

@@ -49,6 +49,7 @@ class ReminderScheduler:
     def tick(self) -> TickResult | None:
         """One round; never raises (a bad round is logged and the next one tries again)."""
         try:
+            self.bot.in_flight.yield_to_requests()
             result = run_tick(self.bot.desk, self.bot.desk.now())
         except Exception:
             log.exception("reminder tick failed")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.models import Case, CaseEvent, Outbox
+from bot.workflow import IntakeForm, validate_intake
 from tests.conftest import COMPLAINTS, MKT, OUTSIDER, TQ, Running
 
 GOOD = {
@@ -144,9 +145,16 @@ def test_references_are_sequential_and_unique_under_concurrent_submissions(
     with cf.ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(lambda v: r.client.submit(MKT, v, GOOD), views))
     assert all(x.status == 200 and not x.body for x in replies)
+    assert r.bot.wait_idle()  # the worker files what the handlers accepted
+    # and several workers (or processes) filing at the same instant take distinct numbers
+    actor = r.bot.directory.actor(MKT)
+    form = IntakeForm(**{**GOOD, "deadline": None, "urgent": False})
+    complaint = validate_intake(form, today=r.clock().date())
+    with cf.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: r.desk.file_complaint(complaint, actor, r.clock()), range(8)))
     with r.desk.sessions() as s:
         refs = sorted(s.scalars(select(Case.ref)))
-    assert refs == [f"CC-2026-{n:04d}" for n in range(1, 9)]
+    assert refs == [f"CC-2026-{n:04d}" for n in range(1, 17)]
 
 
 def test_double_submit_of_the_same_form_files_one_case(running: Running) -> None:

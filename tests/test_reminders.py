@@ -679,6 +679,7 @@ def test_reminders_reach_slack_through_the_outbox(tmp_path: Any) -> None:
 
 def test_scheduler_ticks_at_start_and_wakes_the_sender(tmp_path: Any) -> None:
     from bot.scheduler import make_scheduler
+    from bot.wakeup import InFlight
 
     gen = make_world(tmp_path, {"SCHEDULER_INTERVAL_SECONDS": "3600"})
     w = next(gen)
@@ -687,7 +688,10 @@ def test_scheduler_ticks_at_start_and_wakes_the_sender(tmp_path: Any) -> None:
     woken = threading.Event()
     delivery = SimpleNamespace(kinds={})
     bot = SimpleNamespace(
-        desk=w.desk, settings=w.settings, sender=SimpleNamespace(delivery=delivery, wake=woken.set)
+        desk=w.desk,
+        settings=w.settings,
+        sender=SimpleNamespace(delivery=delivery, wake=woken.set),
+        in_flight=InFlight(),
     )
     scheduler = make_scheduler(bot)
     assert set(delivery.kinds) == {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -24,7 +24,9 @@ class Services:
     desk: Desk
     gateway: Gateway
     directory: Directory
-    sender: Any  # OutboxSender or anything with wake()
+    # tells the worker there is work: the outbox sender and the inbox worker, in this
+    # process or in the worker process (bot/wakeup.py)
+    wake: Callable[[], None]
 
     def tell(self, channel: str | None, user: str, text: str) -> None:
         """A short ephemeral answer to one person (refusals, stale buttons)."""

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.modals import DIRECT_STEPS, step_modal
 from bot.handlers import Services
+from bot.handlers.work import step_payload
 from bot.workflow import NotAllowed, NotFound, WorkflowError, WrongState
 from bot.workflow.steps import STEPS
 from bot.workflow.view import LABELS, case_view
@@ -27,11 +28,26 @@ def parse_value(value: Any) -> tuple[int, int] | None:
 def register(app: App, sv: Services) -> None:
     @app.action(re.compile(r"^step:[a-z_]{1,40}$"))
     def step_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         name = action["action_id"].split(":", 1)[1]
         parsed = parse_value(action.get("value"))
+        if name in DIRECT_STEPS and name in STEPS and parsed is not None:
+            # stored before the ack, taken by the worker right after it; a retry of this
+            # very click (same action_ts and trigger) is stored once, and a second click
+            # finds the case moved on
+            sv.desk.inbox.accept_request(
+                key=f"action:{user_id}:{action.get('action_ts')}:{body.get('trigger_id')}",
+                kind="step",
+                user_id=user_id,
+                channel_id=channel,
+                payload=step_payload(name, *parsed),
+                now=sv.desk.now(),
+            )
+            ack()
+            sv.wake()
+            return
+        ack()
         if name not in STEPS or parsed is None:
             log.warning(
                 "forged or unknown action %r value %r from %s",
@@ -44,10 +60,6 @@ def register(app: App, sv: Services) -> None:
         case_id, seen_step = parsed
         actor = sv.directory.actor(user_id)
         try:
-            if name in DIRECT_STEPS:
-                getattr(sv.desk, name)(case_id, actor, sv.desk.now(), {}, expected_step=seen_step)
-                sv.sender.wake()
-                return
             case = sv.desk.get_case(case_id, full=False)
             step = STEPS[name]
             if case.step != seen_step:

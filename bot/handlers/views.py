@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from blocks.posts import notice
 from blocks.text import plain
 from bot.handlers import Services
+from bot.handlers.work import intake_payload
 from bot.workflow import IntakeForm, InvalidInput, WorkflowError, validate_intake
 from bot.workflow.steps import STEPS
 
@@ -76,17 +77,26 @@ def register(app: App, sv: Services) -> None:
         )
         now = sv.desk.now()
         try:
-            complaint = validate_intake(form, today=now.astimezone(sv.desk.tz).date())
-            actor = sv.directory.actor(body["user"]["id"])
-            sv.desk.file_complaint(complaint, actor, now, request_key=f"view:{view['id']}")
+            validate_intake(form, today=now.astimezone(sv.desk.tz).date())
+            sv.desk.check_can_file(sv.directory.actor(body["user"]["id"]))
         except InvalidInput as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         except WorkflowError as exc:
             ack(response_action="update", view=_message_view("New complaint", str(exc)))
             return
+        # stored before the ack, filed by the worker right after it (bot/handlers/work.py);
+        # a re-sent form has the same view id and is stored once
+        sv.desk.inbox.accept_request(
+            key=f"view:{view['id']}",
+            kind="intake",
+            user_id=body["user"]["id"],
+            channel_id=None,
+            payload=intake_payload(form),
+            now=now,
+        )
         ack()
-        sv.sender.wake()
+        sv.wake()
 
     @app.view(re.compile(r"^step:[a-z_]{1,40}$"))
     def step_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -125,4 +135,4 @@ def register(app: App, sv: Services) -> None:
             ack(response_action="update", view=_message_view("Not changed", str(exc)))
             return
         ack()
-        sv.sender.wake()
+        sv.wake()

@@ -10,6 +10,7 @@ from bot.models.case import (
     Report,
     Status,
 )
+from bot.models.inbox import Inbox, InboxStatus
 from bot.models.outbox import Outbox, OutboxStatus
 from bot.models.reminder import Reminder
 
@@ -17,6 +18,8 @@ __all__ = [
     "Base",
     "Case",
     "CaseEvent",
+    "Inbox",
+    "InboxStatus",
     "LotCheck",
     "Outbox",
     "OutboxStatus",

@@ -6,13 +6,20 @@ differences that matter (write locking, time zones) are handled here once.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one process only (WORKER_PROCESS=false)
+    fcntl = None  # type: ignore[assignment]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,11 +89,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        # Writers of this process queue on a Python lock before asking SQLite for its
-        # write lock: SQLite's busy handler polls with growing sleeps (up to 100 ms), so
-        # under load an unlucky writer starves while others get in; a lock hand-off wakes
-        # the next writer as soon as the last one commits.
-        writers = threading.Lock()
+        # Writers queue on a lock before asking SQLite for its write lock: SQLite's busy
+        # handler polls with growing sleeps (up to 100 ms), so under load an unlucky
+        # writer starves while others get in; a lock hand-off wakes the next writer as
+        # soon as the last one commits. The lock spans processes (the web process and the
+        # worker of `complaint-bot run` share the file).
+        writers = WriterLock(make_url(url).database or "")
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
@@ -114,6 +122,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+class WriterLock:
+    """A thread lock plus, for a database file, an exclusive `flock` on `<file>-writer.lock`
+    (opened once per process: a descriptor inherited through fork() would share the lock
+    with the parent instead of excluding it)."""
+
+    def __init__(self, database: str) -> None:
+        memory = not database or database == ":memory:" or "mode=memory" in database
+        self.path = None if memory or fcntl is None else f"{database}-writer.lock"
+        self._thread = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+        _writer_locks.add(self)
+
+    def _after_fork(self) -> None:
+        # the child starts with no writer: a lock held by another thread of the parent
+        # at the fork would otherwise stay held in the child for ever
+        self._thread = threading.Lock()
+
+    def acquire(self, timeout: float) -> bool:
+        if not self._thread.acquire(timeout=timeout):
+            return False
+        if self.path is None:
+            return True
+        try:
+            if self._pid != os.getpid():
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL, wakes on unlock
+        except BaseException:
+            self._thread.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        if self.path is not None and self._fd is not None and self._pid == os.getpid():
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+
+_writer_locks: weakref.WeakSet[WriterLock] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: [w._after_fork() for w in list(_writer_locks)])
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -22,6 +22,7 @@ from bot.models import Outbox, OutboxStatus
 from bot.models.base import read_sessions
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
+from bot.wakeup import PollingLoop
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ class Pacer:
             time.sleep(slot - now)
 
 
-class OutboxSender:
+class OutboxSender(PollingLoop):
+    name = "outbox-sender"
+
     def __init__(
         self,
         sessions: sessionmaker,
@@ -63,6 +66,7 @@ class OutboxSender:
         channel_interval: float = 1.0,
         on_failure: Callable[[Outbox, str], None] | None = None,
     ) -> None:
+        super().__init__()
         self.sessions = sessions
         self.readers = read_sessions(sessions)
         self.delivery = delivery
@@ -73,38 +77,18 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.pacer = Pacer(channel_interval)
         self.on_failure = on_failure
+        # called before each delivery: lets Slack's requests in flight go first (app.py)
+        self.before_each: Callable[[], None] = lambda: None
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
-        self._thread.start()
+    def round(self) -> int:
+        return self.pump()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        super().stop(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                n = self.pump()
-            except Exception:  # keep the sender alive whatever one round does
-                log.exception("outbox round failed")
-                n = 0
-            if n == 0:
-                self._wake.wait(0.5)
-                self._wake.clear()
 
     # -- one round ----------------------------------------------------------------------
     def heads(self, limit: int = 50) -> list[Outbox]:
@@ -221,6 +205,7 @@ class OutboxSender:
             row.lane.split(":", 1)[1] if row.lane.startswith("channel:") else ""
         )
         try:
+            self.before_each()
             if channel:
                 self.pacer.wait(channel)
             result = self.delivery.deliver(row)

@@ -21,6 +21,7 @@ from bot.models.base import read_sessions
 from bot.workflow import effects
 from bot.workflow.calendar import WorkingCalendar, WorkingHours
 from bot.workflow.errors import NotAllowed, NotFound, WrongState
+from bot.workflow.inbox import RequestInbox
 from bot.workflow.intake import Complaint, format_ref
 from bot.workflow.roles import Actor, Role
 
@@ -54,6 +55,8 @@ class DeskBase:
         self.calendar = calendar or make_calendar(settings)
         self.tz = ZoneInfo(settings.timezone)
         self.scheduler_hooks: list[Callable[[Session, Case, datetime], None]] = []
+        # requests Slack was told are accepted, done after the ack (bot/handlers/work.py)
+        self.inbox = RequestInbox(self.sessions, self.readers)
 
     def now(self) -> datetime:
         """The current time; injected so tests move time instead of sleeping."""
@@ -192,8 +195,7 @@ class DeskBase:
 
         `request_key` (the modal's view id) makes a resubmitted or retried view a no-op:
         the existing case is returned instead of a second one."""
-        if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
-            raise NotAllowed("Only Marketing or Technical Quality can file a complaint.")
+        self.check_can_file(actor)
         with self.transaction() as s:
             if request_key and not self.claim_request(s, request_key, now):
                 done = s.get(ProcessedRequest, request_key[:255])
@@ -256,6 +258,10 @@ class DeskBase:
             case.ref = self.next_ref(s, now.astimezone(self.tz).year)
             s.flush()
             return self._reload(s, case.id)
+
+    def check_can_file(self, actor: Actor) -> None:
+        if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
+            raise NotAllowed("Only Marketing or Technical Quality can file a complaint.")
 
     def alert_channels(self) -> list[str]:
         out = [self.settings.management_channel, *self.settings.alert_channels]

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
 import sys
-import threading
-from typing import Any
 
 from bot.config import Settings, SettingsError, load_settings
 
@@ -37,50 +33,9 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build
+    from bot.supervisor import run
 
-    settings = _settings()
-    bot = build(settings)
-    bot.start_background()
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)  # Ctrl-C (also when started in the background)
-    try:
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            handler = SocketModeHandler(bot.app, settings.slack_app_token)
-            handler.connect()
-            log.info("complaint desk running in Socket Mode")
-            stop.wait()
-            handler.close()
-        else:
-            from waitress import create_server
-
-            server = create_server(bot.wsgi(), host=args.host, port=settings.port, threads=16)
-            log.info(
-                "complaint desk listening on http://%s:%s/slack/events", args.host, settings.port
-            )
-
-            def serve() -> None:
-                # the listening socket is closed under select() on stop
-                with contextlib.suppress(OSError):
-                    server.run()
-
-            t = threading.Thread(target=serve, daemon=True)
-            t.start()
-            stop.wait()
-            server.close()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        log.info("stopping")
-        bot.stop()
-    return 0
+    return run(_settings(), args.host)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -70,6 +70,7 @@ class Settings:
     digest_time: str = "08:45"
     scheduler_enabled: bool = True
     scheduler_interval_seconds: float = 30.0
+    worker_process: bool = True
     log_level: str = "INFO"
 
     @property
@@ -259,6 +260,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         digest_time=digest,
         scheduler_enabled=_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true"), problems),
         scheduler_interval_seconds=number("SCHEDULER_INTERVAL_SECONDS", "30", float, 1),
+        worker_process=_bool("WORKER_PROCESS", get("WORKER_PROCESS", "true"), problems),
         log_level=get("LOG_LEVEL", "INFO").upper(),
     )
     if problems:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from blocks.intake import intake_modal
 from bot.config import SettingsError, load_settings
 from bot.db import migrate, schema_status
 from bot.doctor import REQUIRED_SCOPES, run_checks
 from bot.models import Base, make_engine
-from tests.conftest import make_settings
+from tests.conftest import COMPLAINTS, MKT, SECRET, make_settings
+from tests.slackclient import SlackClient
+from tests.test_intake import GOOD
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COMPLAINTS_CHANNEL": "C0AB"}
 
@@ -68,7 +83,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     current, head = schema_status(engine)
-    assert current == head == "0001"
+    assert current == head == "0002"
 
 
 def test_doctor_says_what_to_fix(database_url: str, slack) -> None:
@@ -96,52 +111,109 @@ def test_doctor_names_missing_scopes(database_url: str, fake_slack) -> None:
         assert scope in checks["scopes"].detail
 
 
-def test_run_serves_http_and_stops_cleanly_on_ctrl_c(tmp_path, slack) -> None:
-    """`complaint-bot run` migrates, answers /healthz and exits 0 on SIGINT."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-
+def _start_run(tmp_path: Any, slack: Any, **extra: str) -> tuple[Any, int, Path]:
+    """`python -m bot run` as a deployment starts it, its log in a file."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
-        "COMPLAINTS_CHANNEL": "C0COMPLAIN",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "COMPLAINTS_CHANNEL": COMPLAINTS,
         "SLACK_API_URL": slack.url,
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        **extra,
     }
+    log_path = tmp_path / "run.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
         text=True,
     )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port, log_path
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the bot did not come up:\n" + log_path.read_text())
+
+
+def _wait(check: Any, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _stop(proc: Any, log_path: Path) -> str:
+    proc.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + 30
-        status = None
-        while time.monotonic() < deadline and status is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    status = r.status
-            except OSError:
-                time.sleep(0.2)
-        assert status == 200
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return log_path.read_text()
+
+
+def test_run_splits_web_and_worker_and_restarts_a_killed_worker(tmp_path, slack) -> None:
+    """`complaint-bot run` (WORKER_PROCESS=true, the default): the web process acks a
+    form after storing it, the worker process files it and posts the card; a worker
+    killed with SIGKILL is started again and picks up what was acked meanwhile; Ctrl-C
+    stops everything with exit code 0."""
+    proc, port, log_path = _start_run(tmp_path, slack)
+    client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
+    view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+
+    def cards() -> list[Any]:
+        return [
+            c
+            for c in slack.calls_to("chat.postMessage")
+            if c.args.get("channel") == COMPLAINTS and "thread_ts" not in c.args
+        ]
+
+    try:
+        reply = client.submit(MKT, view, GOOD)
+        assert (reply.status, reply.body) == (200, "")
+        assert _wait(lambda: len(cards()) == 1), log_path.read_text()
+        text = log_path.read_text()
+        web = re.findall(r"web process (\d+) started", text)
+        worker = re.findall(r"worker process (\d+) started", text)
+        assert len(web) == len(worker) == 1 and web != worker
+        assert int(worker[0]) != proc.pid
+
+        os.kill(int(worker[0]), signal.SIGKILL)
+        # acked by the web process while no worker runs: kept in the inbox, not lost
+        reply = client.submit(MKT, view, GOOD)
+        assert (reply.status, reply.body) == (200, "")
+        assert _wait(lambda: len(cards()) == 2, 30), log_path.read_text()
+        assert len(re.findall(r"worker process (\d+) started", log_path.read_text())) == 2
+    finally:
+        out = _stop(proc, log_path)
     assert proc.returncode == 0, out
-    assert "No roles configured" in out and "stopping" in out
+    assert "No roles configured" in out and "restarting" in out and "stopped" in out
+
+
+def test_run_in_one_process_when_asked(tmp_path, slack) -> None:
+    """WORKER_PROCESS=false: one process answers and works (systems without fork())."""
+    proc, port, log_path = _start_run(tmp_path, slack, WORKER_PROCESS="false")
+    client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
+    view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+    try:
+        assert client.submit(MKT, view, GOOD).status == 200
+        assert _wait(lambda: len(slack.calls_to("chat.postMessage")) >= 2), log_path.read_text()
+    finally:
+        out = _stop(proc, log_path)
+    assert proc.returncode == 0, out
+    assert "worker process" not in out and "stopping" in out

@@ -1,0 +1,238 @@
+"""`complaint-bot run` with WORKER_PROCESS=true: a web process and a worker process.
+
+The web process only answers Slack: it checks the signature, validates, stores a form or
+a click in the inbox (one short transaction) and acks, and opens modals. The worker files
+the cases, takes the steps, delivers the outbox and runs the scheduler. Python runs one
+thread at a time per process, so in a single process a burst of deliveries and filings
+queues every ack behind it; split, the acks never wait for the work, and the work runs
+on the machine's other core, a little below the web process's priority.
+
+This process stays small: it migrates the database, opens the listening socket, forks
+the two children, restarts a child that dies (with a growing pause) and passes SIGTERM /
+SIGINT on. The children share the modules imported here, copy-on-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import Settings
+from bot.wakeup import InFlight
+
+log = logging.getLogger("bot.supervisor")
+
+WORKER_NICENESS = 19  # acks have Slack's 3-second limit; deliveries and ticks do not
+WEB_THREADS = 16
+
+
+def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Callable[[], None]:
+    """Start waitress on `sock` (or host:port) in a thread; returns its stop function."""
+    from waitress import create_server
+
+    if sock is not None:
+        server = create_server(bot.wsgi(), sockets=[sock], threads=WEB_THREADS)
+    else:
+        server = create_server(bot.wsgi(), host=host, port=port, threads=WEB_THREADS)
+    log.info("complaint desk listening on http://%s:%s/slack/events", host, port)
+
+    def run() -> None:
+        with contextlib.suppress(OSError):  # the socket is closed under select() on stop
+            server.run()
+
+    threading.Thread(target=run, name="waitress", daemon=True).start()
+    return server.close
+
+
+def serve_socket_mode(bot: Any, settings: Settings) -> Callable[[], None]:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(bot.app, settings.slack_app_token)
+    handler.connect()
+    log.info("complaint desk running in Socket Mode")
+    return handler.close
+
+
+def wait_for_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+
+
+def run_single(settings: Settings, host: str) -> int:
+    """Everything in this process (WORKER_PROCESS=false)."""
+    from bot.app import build
+
+    bot = build(settings)
+    bot.start_background()
+    try:
+        if settings.socket_mode:
+            close = serve_socket_mode(bot, settings)
+        else:
+            close = serve_http(bot, None, host, settings.port)
+        wait_for_signal()
+        close()
+    finally:
+        log.info("stopping")
+        bot.stop()
+    return 0
+
+
+def _child(
+    role: str,
+    settings: Settings,
+    sock: socket.socket | None,
+    pipe: tuple[int, int],
+    host: str,
+    in_flight: InFlight,
+) -> int:
+    from bot.app import build
+
+    read_fd, write_fd = pipe
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
+    if role == "worker":
+        os.close(write_fd)
+        if sock is not None:
+            sock.close()
+        os.nice(WORKER_NICENESS)
+        bot = build(settings, run_migrations=False, role="worker", in_flight=in_flight)
+        relay_stop = threading.Event()
+        bot.wakeup.listen_to(read_fd, relay_stop)
+        bot.start_background()
+        close: Callable[[], None] = relay_stop.set
+    else:
+        os.close(read_fd)
+        bot = build(settings, run_migrations=False, role="web", in_flight=in_flight)
+        bot.wakeup.send_to(write_fd)
+        if settings.socket_mode:
+            close = serve_socket_mode(bot, settings)
+        else:
+            close = serve_http(bot, sock, host, settings.port)
+    log.info("%s process %d started", role, os.getpid())
+    try:
+        wait_for_signal()
+        close()
+    finally:
+        bot.stop()
+        log.info("%s process %d stopped", role, os.getpid())
+    return 0
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, host: str) -> None:
+        self.settings = settings
+        self.host = host
+        self.children: dict[int, tuple[str, float]] = {}
+        self.stopping = False
+        self.sock: socket.socket | None = None
+        self.pipe = os.pipe()
+        self.in_flight = InFlight(shared=True)
+
+    def listen(self) -> None:
+        if self.settings.socket_mode:
+            return
+        sock = socket.create_server((self.host, self.settings.port), backlog=1024)
+        sock.set_inheritable(True)
+        self.sock = sock
+        log.info("listening on http://%s:%s/slack/events", self.host, self.settings.port)
+
+    def migrate(self) -> None:
+        """Migrate in a short-lived child: Alembic is then never loaded in this process,
+        and so not in the web and worker processes forked from it."""
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                from bot.db import migrate
+                from bot.models import make_engine
+
+                engine = make_engine(self.settings.database_url)
+                migrate(engine)
+                engine.dispose()
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported, and the exit code says it
+                log.exception("could not migrate the database")
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("the database could not be migrated (see the log above)")
+
+    def spawn(self, role: str) -> None:
+        if role == "web":
+            self.in_flight.reset()
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                code = _child(role, self.settings, self.sock, self.pipe, self.host, self.in_flight)
+            except BaseException:  # noqa: BLE001 - logged; the supervisor restarts us
+                log.exception("%s process crashed", role)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = (role, time.monotonic())
+
+    def _signal(self, signum: int, _frame: Any) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def run(self) -> int:
+        import bot.app  # noqa: F401 - imported here, so the children share its pages
+
+        self.migrate()  # once, before any child connects
+
+        self.listen()
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        gc.freeze()  # the collector would otherwise write to (and so copy) shared pages
+        for role in ("worker", "web"):
+            self.spawn(role)
+        pauses: dict[str, float] = {"worker": 0.0, "web": 0.0}
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            child = self.children.pop(pid, None)
+            if child is None or self.stopping:
+                continue
+            role, started = child
+            code = os.waitstatus_to_exitcode(status)
+            # a child that ran a while gets restarted at once; one that keeps dying, slower
+            lived = time.monotonic() - started
+            pauses[role] = 0.0 if lived > 60 else min(30.0, pauses[role] * 2 or 1.0)
+            log.error(
+                "%s process %d exited (%s); restarting in %.0fs", role, pid, code, pauses[role]
+            )
+            time.sleep(pauses[role])
+            if not self.stopping:
+                self.spawn(role)
+        log.info("stopped")
+        return 0
+
+
+def run(settings: Settings, host: str) -> int:
+    if not settings.worker_process or not hasattr(os, "fork"):
+        return run_single(settings, host)
+    if _in_memory(settings.database_url):
+        log.warning("an in-memory database cannot be shared by two processes; one process")
+        return run_single(settings, host)
+    return Supervisor(settings, host).run()
+
+
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:")

@@ -97,3 +97,51 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
     except (OSError, ValueError, IndexError):
         pass
     return out
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (the bot's supervisor, web and worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: resident pages, each shared page divided among the processes
+    sharing it, so the sum over a process tree is the memory the tree really occupies."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_status(pid: int) -> dict[str, Any]:
+    """CPU and memory of a process and its descendants: CPU summed, RSS per process and
+    summed (shared pages counted in each), PSS summed (shared pages counted once)."""
+    procs = []
+    for p in descendants(pid):
+        st = proc_status(p)
+        if st:
+            procs.append({"pid": p, **st, "Pss": pss_kb(p)})
+    out: dict[str, Any] = {"processes": procs}
+    for key in ("cpu_ms", "cpu_user_ms", "cpu_sys_ms", "VmRSS", "Pss"):
+        out[key] = sum(int(p.get(key, 0)) for p in procs)
+    out["VmHWM_max"] = max((int(p.get("VmHWM", 0)) for p in procs), default=0)
+    return out

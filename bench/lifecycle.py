@@ -56,8 +56,9 @@ WALK: list[tuple[str, str, dict[str, Any] | None]] = [
 
 def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
     def settle() -> None:
-        if not bot.sender.drain(30):
-            raise RuntimeError("outbox did not drain")
+        # the inbox worker takes what the handlers acked, then the outbox drains
+        if not (bot.wait_idle(30) and bot.sender.drain(30)):
+            raise RuntimeError("the bot's work did not finish")
 
     def case_now(case_id: int) -> Case:
         return bot.desk.get_case(case_id)

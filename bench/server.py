@@ -1,13 +1,18 @@
 """The server side of the benchmark, run as its own process by bench/run.py.
 
-`python -m bench.server --mode bot --database-url URL` serves the complaint desk exactly as
-`complaint-bot run` does in HTTP mode (waitress, threads=16, the outbox sender running), with
-SLACK_API_URL pointing at a fake Slack Web API started in this same process.
-`python -m bench.server --mode floor` serves a bare Bolt app whose listeners only ack().
+`python -m bench.server --mode bot --database-url URL` starts the fake Slack Web API in
+this process and the complaint desk as production starts it, `python -m bot run` (its
+supervisor, web process and worker process; settings from the environment, SLACK_API_URL
+pointing at the fake), as a child process. `--mode floor` starts, instead of the bot, a
+bare Bolt app whose listeners only ack (bench/floor.py), against the same fake.
 
-Prints `PORT <n>` on stdout once it listens, then serves until its stdin closes (the bench
-closes it; so does the bench dying) or it gets SIGTERM. GET /bench/stats answers with this
-process's memory and CPU and the fake's call counts.
+The fake runs in its own process, like Slack, so its CPU (JSON, Block Kit validation) is
+not counted as the bot's; it is reported separately.
+
+Prints `PORT <app port> STATS <stats port> PID <app pid>` on stdout once the app answers
+/healthz, then serves until its stdin closes (the bench closes it; so does the bench
+dying) or it gets SIGTERM, and then stops the app. GET /bench/stats on the stats port
+answers with the fake's call counts and CPU, and the app's process tree: CPU, RSS, PSS.
 """
 
 from __future__ import annotations
@@ -15,42 +20,44 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from bench.common import SECRET, bot_env, check_database_name, proc_status, setup_fake
+from bench.common import bot_env, check_database_name, proc_status, setup_fake, tree_status
 from tests.fakeslack import FakeSlack, _Server
 
 log = logging.getLogger("bench.server")
-THREADS = 16
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class LeanFakeSlack(FakeSlack):
     """The tests' fake Slack, forgetting what tests inspect so that its bookkeeping does not
-    grow the server's memory during a run: calls are only counted, stored messages keep
-    no blocks (chat.update only needs the message to exist) and opened views are dropped.
-    Its CPU time (JSON decoding, Block Kit validation) is measured."""
+    grow during a run: calls are only counted, stored messages keep no blocks (chat.update
+    only needs the message to exist) and opened views are dropped."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.counts: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
-        self.cpu_seconds = 0.0
 
     def start(self) -> LeanFakeSlack:
-        # http.server's listen backlog of 5 resets connections when the outbox's workers
-        # and the handlers call at once; Slack's own servers have no such limit
+        # http.server's listen backlog of 5 resets connections under bursts; Slack's own
+        # servers have no such limit
         _Server.request_queue_size = 128
         super().start()
         return self
 
     def _dispatch(self, path: str, raw: dict[str, Any], auth: str, bad_body: bool) -> Any:
-        t0 = time.thread_time()
         status, payload, headers = super()._dispatch(path, raw, auth, bad_body)
         with self._lock:
             method = path.removeprefix("/api/")
@@ -64,108 +71,75 @@ class LeanFakeSlack(FakeSlack):
             msg = self.messages.get((payload.get("channel"), payload.get("ts")))
             if msg is not None:
                 msg["blocks"] = []
-            self.cpu_seconds += time.thread_time() - t0
         return status, payload, headers
 
 
-def floor_app(slack_url: str) -> Any:
-    """A bare Bolt app with the same signing secret and the same kinds of listener as the
-    bot, each only acknowledging: the cost of waitress + Bolt (signature check, parsing,
-    middleware, listener dispatch) alone. Configured like the bot's App otherwise, so its
-    authorization also asks the fake for `auth.test` once and then uses the cached answer."""
-    import re
-
-    from slack_bolt import Ack, App
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
-    from slack_sdk import WebClient
-
-    app = App(
-        signing_secret=SECRET,
-        client=WebClient(token="xoxb-bench-token", base_url=slack_url),
-        token_verification_enabled=False,
-        process_before_response=False,  # as the bot
-        ignoring_self_events_enabled=True,
-    )
-
-    @app.command("/complaint")
-    def command(ack: Ack) -> None:
-        ack()
-
-    @app.action(re.compile(r"^step:[a-z_]{1,40}$"))
-    def action(ack: Ack) -> None:
-        ack()
-
-    @app.view("complaint_new")
-    def view(ack: Ack) -> None:
-        ack()
-
-    return SlackRequestHandler(app, path="/slack/events")
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def with_stats(
-    app: Callable[..., Iterable[bytes]], stats: Callable[[], dict[str, Any]]
-) -> Callable[..., Iterable[bytes]]:
-    def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/bench/stats":
-            body = json.dumps(stats()).encode()
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [body]
-        return app(environ, start_response)
-
-    return application
+def start_app(mode: str, database_url: str, fake_url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    if mode == "bot":
+        check_database_name(database_url)
+        env.update(bot_env(database_url, fake_url), PORT=str(port))
+        cmd = [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"]
+    else:
+        cmd = [sys.executable, "-m", "bench.floor", "--port", str(port), "--slack-url", fake_url]
+    # the app's log goes to this process's stderr, which the bench writes to a file
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{mode} did not answer /healthz")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
     parser.add_argument("--mode", choices=["bot", "floor"], required=True)
     parser.add_argument("--database-url", default="")
-    parser.add_argument("--threads", type=int, default=THREADS)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    stop_hooks: list[Callable[[], None]] = []
-    info: dict[str, Any] = {"mode": args.mode}
     fake = LeanFakeSlack(seed=7).start()
     setup_fake(fake)
-    stop_hooks.append(fake.stop)
-    if args.mode == "bot":
-        from bot.app import build
-        from bot.config import load_settings
+    app, port = start_app(args.mode, args.database_url, fake.url)
 
-        check_database_name(args.database_url)
-        settings = load_settings(bot_env(args.database_url, fake.url), dotenv=False)
-        # channel_interval=0: no 1 message/s/channel pacing (the fake does not rate-limit);
-        # outbox_base_delay only matters for retries, which the fake never causes
-        bot = build(settings, outbox_base_delay=0.05, channel_interval=0, with_scheduler=False)
-        try:  # every production process plans reminders, whether it ticks or not
-            from bot.scheduler import install_reminders
+    class Stats(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *a: Any) -> None:
+            pass
 
-            install_reminders(bot)
-            info["reminder_hook"] = True
-        except ImportError:
-            info["reminder_hook"] = False
-        bot.start_background()
-        stop_hooks.insert(0, bot.stop)
-        app = bot.wsgi()
-    else:
-        app = floor_app(fake.url)
+        def do_GET(self) -> None:
+            with fake._lock:
+                out: dict[str, Any] = {
+                    "mode": args.mode,
+                    "fake_calls": dict(fake.counts),
+                    "fake_failed": dict(fake.failed),
+                    "fake_process": proc_status(),
+                    "app": tree_status(app.pid),
+                }
+            body = json.dumps(out).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    def stats() -> dict[str, Any]:
-        out: dict[str, Any] = {**info, **proc_status(), "threads": threading.active_count()}
-        with fake._lock:
-            out["fake_calls"] = dict(fake.counts)
-            out["fake_failed"] = dict(fake.failed)
-            out["fake_cpu_ms"] = int(fake.cpu_seconds * 1000)
-        return out
-
-    from waitress import create_server
-
-    server = create_server(with_stats(app, stats), host="127.0.0.1", port=0, threads=args.threads)
-    threading.Thread(target=server.run, name="waitress", daemon=True).start()
-    print(f"PORT {server.effective_port}", flush=True)
+    stats = ThreadingHTTPServer(("127.0.0.1", 0), Stats)
+    threading.Thread(target=stats.serve_forever, daemon=True).start()
+    print(f"PORT {port} STATS {stats.server_address[1]} PID {app.pid}", flush=True)
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -176,13 +150,13 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.Thread(target=wait_stdin, daemon=True).start()
     done.wait()
-    # the waitress thread is a daemon and ends with the process; closing its sockets
-    # under its select() would only log a spurious EBADF traceback
-    for hook in stop_hooks:
-        try:
-            hook()
-        except Exception:  # noqa: BLE001 - shutting down anyway
-            log.exception("stopping")
+    app.send_signal(signal.SIGTERM)
+    try:
+        app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        app.kill()
+    stats.shutdown()
+    fake.stop()
     return 0
 
 

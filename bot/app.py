@@ -156,7 +156,11 @@ def build(
     the stored requests, the outbox and the scheduler (see bot/supervisor.py)."""
     if role not in ("all", "web", "worker"):
         raise ValueError(f"unknown role {role!r}")
-    engine = make_engine(settings.database_url)
+    in_flight = in_flight or InFlight()
+    # in a worker process, each transaction first lets Slack's requests in flight go (so a
+    # web process's INSERT of an acked request waits for one worker transaction at most)
+    gate = in_flight.yield_to_requests if role == "worker" else None
+    engine = make_engine(settings.database_url, before_transaction=gate)
     if run_migrations:
         migrate(engine)
     sessions = make_session_factory(engine)
@@ -179,7 +183,6 @@ def build(
         on_failure=on_failure,
     )
     wakeup = Wakeup()
-    in_flight = in_flight or InFlight()
     sender.before_each = in_flight.yield_to_requests
     services = Services(settings, desk, gateway, directory, wakeup)
     worker = InboxWorker(

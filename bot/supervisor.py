@@ -30,7 +30,7 @@ from bot.wakeup import InFlight
 
 log = logging.getLogger("bot.supervisor")
 
-WORKER_NICENESS = 19  # acks have Slack's 3-second limit; deliveries and ticks do not
+WORKER_NICENESS = 10  # acks have Slack's 3-second limit; deliveries and ticks do not
 WEB_THREADS = 16
 
 

@@ -279,3 +279,42 @@ def test_web_and_worker_processes_write_one_sqlite_file(tmp_path: Any) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT i FROM n")).scalar_one() == 400
     engine.dispose()
+
+
+def test_the_worker_waits_for_requests_before_its_transactions_never_inside(
+    tmp_path: Any,
+) -> None:
+    """The worker's gate runs before a transaction takes the SQLite write lock, so a web
+    process can write while the worker waits; and not again for a read inside it, which
+    would hold the write lock through the wait."""
+    from sqlalchemy import text
+
+    from bot.models.base import READ_ONLY
+
+    url = f"sqlite:///{tmp_path / 'gate.sqlite3'}"
+    web_side = make_engine(url)
+    with web_side.begin() as conn:
+        conn.execute(text("CREATE TABLE t (i INTEGER)"))
+    wrote: list[bool] = []
+
+    def web_writes_meanwhile() -> None:
+        def write() -> None:
+            with web_side.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+
+        t = threading.Thread(target=write)
+        t.start()
+        t.join(5)
+        wrote.append(not t.is_alive())
+
+    worker_side = make_engine(url, before_transaction=web_writes_meanwhile)
+    with worker_side.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        with worker_side.execution_options(**{READ_ONLY: True}).begin() as read:
+            assert read.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+    assert wrote == [True]  # once, for the outer transaction, and the web side got in
+    with worker_side.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 3
+    assert wrote == [True, True]
+    web_side.dispose()
+    worker_side.dispose()

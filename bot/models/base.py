@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,14 +62,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, before_transaction: Callable[[], None] | None = None, **kwargs: Any
+) -> Engine:
     """Create the engine; on SQLite every transaction takes the write lock up front.
 
     pysqlite's default deferred transactions let two writers read the same
     row and then fail (or lose an update) when both try to write. BEGIN
     IMMEDIATE serialises writers the way SELECT … FOR UPDATE does on
     PostgreSQL, so the workflow has one concurrency story for both.
+
+    `before_transaction` runs before a thread's outermost transaction begins (before the
+    SQLite write lock is asked for), never inside one: the worker waits there for Slack's
+    requests in flight, and must not wait while holding a lock a request needs.
     """
+    gate = _Gate(before_transaction)
     if url.startswith("sqlite"):
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("check_same_thread", False)
@@ -98,6 +106,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
+            gate.enter()  # before the write lock: never wait while holding it
             # readers (see read_sessions) never write, so they need no write lock
             if conn.get_execution_options().get(READ_ONLY, False):
                 conn.exec_driver_sql("BEGIN")
@@ -114,6 +123,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "commit")
         @event.listens_for(engine, "rollback")
         def _release(conn: Any) -> None:
+            gate.leave()
             if conn.info.pop("holds_writer_lock", False):
                 writers.release()
 
@@ -121,7 +131,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if before_transaction is not None:
+        event.listen(engine, "begin", lambda conn: gate.enter())
+        event.listen(engine, "commit", lambda conn: gate.leave())
+        event.listen(engine, "rollback", lambda conn: gate.leave())
+    return engine
+
+
+class _Gate:
+    """Calls `before` when a thread opens its outermost transaction on the engine."""
+
+    def __init__(self, before: Callable[[], None] | None) -> None:
+        self.before = before
+        self._depth = threading.local()
+
+    def enter(self) -> None:
+        if self.before is None:
+            return
+        n = getattr(self._depth, "n", 0)
+        if n == 0:
+            self.before()
+        self._depth.n = n + 1
+
+    def leave(self) -> None:
+        if self.before is not None:
+            self._depth.n = max(0, getattr(self._depth, "n", 0) - 1)
 
 
 class WriterLock:

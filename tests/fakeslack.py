@@ -16,6 +16,7 @@ import datetime
 import json
 import random
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -388,6 +389,15 @@ class _Handler(BaseHTTPRequestHandler):
     """Decodes a Web API request (query string + form or JSON body) and hands it to the fake."""
 
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as slack.com; every answer has a length
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body are two writes: without this, Nagle's algorithm holds the body
+        # back for the client's delayed ACK (40 ms) on a kept-alive connection
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.fake._lock:
+            self.server.fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
@@ -443,6 +453,7 @@ class FakeSlack:
         self.scopes = scopes
         self.url = ""
         self.calls: list[Call] = []
+        self.connections = 0  # TCP connections accepted (a client keeping them alive reuses)
         self.rejected: list[Call] = []
         self.messages: dict[tuple[str, str], dict] = {}
         self.fail_rate: float = 0.0

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import random
+import ssl
+import threading
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
 from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -32,12 +39,85 @@ class Failure:
     retry_after: float | None = None
 
 
+class KeepAliveWebClient(WebClient):
+    """slack_sdk's WebClient, but keeping one HTTP(S) connection open per thread and host.
+
+    slack_sdk's sync client opens a new connection for every call: for slack.com a TCP and
+    a TLS handshake each time, 20-odd times over one complaint's life, and most of the CPU
+    a `views.open` costs the web process. Everything else (request building, retries,
+    errors, `SlackResponse`) is slack_sdk's own; only the transport of one request is
+    replaced, and a proxy setting falls back to slack_sdk's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._conns = threading.local()
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        parts = urlsplit(url)
+        if self.proxy is not None or parts.scheme not in ("http", "https"):
+            return super()._perform_urllib_http_request_internal(url, req)
+        pool: dict[tuple[str, str], HTTPConnection] = self._conns.__dict__.setdefault("pool", {})
+        key = (parts.scheme, parts.netloc)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = dict(req.header_items())
+        for attempt in (0, 1):
+            conn = pool.get(key)
+            reused = conn is not None
+            if conn is None:
+                conn = pool[key] = self._connect(parts.scheme, parts.hostname or "", parts.port)
+            try:
+                conn.request(req.get_method(), path, body=req.data, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+            except (OSError, HTTPException) as exc:
+                conn.close()
+                pool.pop(key, None)
+                # a connection Slack closed while idle: once more on a new one; any other
+                # failure goes to slack_sdk's retry handlers as urllib's own would
+                if reused and attempt == 0 and isinstance(exc, _STALE):
+                    continue
+                raise URLError(exc) from exc
+            break
+        if resp.will_close:
+            conn.close()
+            pool.pop(key, None)
+        if resp.status >= 400:  # slack_sdk handles these (429, 5xx) as urllib raises them
+            raise HTTPError(url, resp.status, resp.reason, resp.headers, io.BytesIO(body))
+        if resp.headers.get_content_type() == "application/gzip":
+            return {"status": resp.status, "headers": resp.headers, "body": body}
+        charset = resp.headers.get_content_charset() or "utf-8"
+        return {"status": resp.status, "headers": resp.headers, "body": body.decode(charset)}
+
+    def _connect(self, scheme: str, host: str, port: int | None) -> HTTPConnection:
+        if scheme == "https":
+            context = self.ssl or ssl.create_default_context()
+            return HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        return HTTPConnection(host, port, timeout=self.timeout)
+
+
+_STALE = (RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _sdk_logger() -> logging.Logger:
+    """slack_sdk's logger, with its own level set to the level in force.
+
+    slack_sdk decides whether to build its debug lines from `logger.level`, not from the
+    effective level; with the level unset (0) it formats the whole request, blocks and
+    all, before every call and then throws the line away: about a third of the CPU a
+    `views.open` costs."""
+    logger = logging.getLogger("slack_sdk.web.base_client")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
+
+
 class Gateway:
     """Wraps `WebClient`. Calls here never sleep on a 429: the outbox decides when to try
     again, so a request handler is never held up by Slack's rate limits."""
 
     def __init__(self, token: str, base_url: str | None = None, *, timeout: int = 10) -> None:
-        self.client = WebClient(
+        self.client = KeepAliveWebClient(
+            logger=_sdk_logger(),
             token=token,
             base_url=base_url or WebClient.BASE_URL,
             timeout=timeout,

@@ -49,6 +49,7 @@ class _ClosesAfterEachAnswer(BaseHTTPRequestHandler):
 
 
 def test_a_connection_closed_while_idle_is_replaced_and_the_call_sent_once(caplog) -> None:
+    _ClosesAfterEachAnswer.served.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -58,6 +59,59 @@ def test_a_connection_closed_while_idle_is_replaced_and_the_call_sent_once(caplo
         assert _ClosesAfterEachAnswer.served == ["/api/auth.test"] * 3
         # replaced inside the transport: slack_sdk never saw a failure to retry
         assert not [r for r in caplog.records if "Failed to send" in r.getMessage()]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_calls_share_one_tls_connection(tmp_path) -> None:
+    """The same over TLS, as to slack.com: one handshake for several calls."""
+    import shutil
+    import ssl
+    import subprocess
+
+    import pytest
+
+    from bot.slack.gateway import KeepAliveWebClient
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a throw-away certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    connections: list[int] = []
+
+    class Handler(_ClosesAfterEachAnswer):
+        served: list[str] = []
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def do_POST(self) -> None:
+            super().do_POST()
+            self.close_connection = False  # this server keeps connections alive
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client_ctx = ssl.create_default_context(cafile=str(cert))
+        client = KeepAliveWebClient(
+            token="xoxb-test-token",
+            base_url=f"https://127.0.0.1:{server.server_port}/api/",
+            ssl=client_ctx,
+        )
+        for _ in range(3):
+            assert client.auth_test()["ok"] is True
+        assert len(connections) == 1
     finally:
         server.shutdown()
         server.server_close()

@@ -51,6 +51,7 @@ class KeepAliveWebClient(WebClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._conns = threading.local()
+        self._context: ssl.SSLContext | None = None
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         parts = urlsplit(url)
@@ -90,8 +91,9 @@ class KeepAliveWebClient(WebClient):
 
     def _connect(self, scheme: str, host: str, port: int | None) -> HTTPConnection:
         if scheme == "https":
-            context = self.ssl or ssl.create_default_context()
-            return HTTPSConnection(host, port, timeout=self.timeout, context=context)
+            if self._context is None:  # loading the CA bundle once, not per connection
+                self._context = self.ssl or ssl.create_default_context()
+            return HTTPSConnection(host, port, timeout=self.timeout, context=self._context)
         return HTTPConnection(host, port, timeout=self.timeout)
 
 

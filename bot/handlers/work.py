@@ -20,7 +20,7 @@ from bot.workflow.steps import STEPS
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8  # ~4 minutes of retries with a 1 s base: a database restart, not a bug
+MAX_ATTEMPTS = 8  # 1-2 minutes of retries with a 1 s base: a database restart, not a bug
 
 
 def intake_payload(form: IntakeForm) -> dict[str, Any]:

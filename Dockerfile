@@ -44,7 +44,8 @@ VOLUME ["/data"]
 EXPOSE 3000
 
 # Health check for HTTP mode only: GET /healthz answers 200 when the database is
-# reachable. In Socket Mode (SLACK_APP_TOKEN set) there is no HTTP server, so the
+# reachable and the worker keeps up (no acknowledged request waiting over 5
+# minutes). In Socket Mode (SLACK_APP_TOKEN set) there is no HTTP server, so the
 # check does nothing and always passes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0) if os.environ.get('SLACK_APP_TOKEN') else urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('PORT') or '3000') + '/healthz', timeout=4)"]

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # Bolt runs each listener here; the ack is sent when the listener calls ack(), so a pool
 # busy with work after earlier acks (views.open waits on Slack) would delay new acks
 LISTENER_THREADS = 64
+# /healthz fails when an acknowledged request has waited this long for the worker
+WORKER_OVERDUE = timedelta(minutes=5)
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -87,11 +89,12 @@ class Bot:
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":
-                ok = self.healthy()
+                problem = self.health_problem()
                 start_response(
-                    "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")]
+                    "503 Service Unavailable" if problem else "200 OK",
+                    [("Content-Type", "text/plain; charset=utf-8")],
                 )
-                return [b"ok" if ok else b"database unreachable"]
+                return [(problem or "ok").encode()]
             self.in_flight.started()
             try:
                 return bolt(environ, start_response)
@@ -101,12 +104,22 @@ class Bot:
         return application
 
     def healthy(self) -> bool:
+        return self.health_problem() is None
+
+    def health_problem(self) -> str | None:
+        """None when healthy; else what is wrong: the database cannot be reached, or
+        requests Slack was told are accepted have waited for the worker for minutes (a
+        worker process that hangs; one that dies is restarted by the supervisor)."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return True
+            stuck = self.desk.inbox.overdue_requests(WORKER_OVERDUE)
         except Exception:  # noqa: BLE001 - any failure means unhealthy
-            return False
+            return "database unreachable"
+        if stuck:
+            minutes = int(WORKER_OVERDUE.total_seconds() // 60)
+            return f"worker behind: {stuck} acknowledged request(s) waiting over {minutes} min"
+        return None
 
     @property
     def does_work(self) -> bool:

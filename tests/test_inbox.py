@@ -318,3 +318,39 @@ def test_the_worker_waits_for_requests_before_its_transactions_never_inside(
     assert wrote == [True, True]
     web_side.dispose()
     worker_side.dispose()
+
+
+def test_healthz_fails_while_acked_requests_wait_for_a_stuck_worker(
+    web: tuple[Bot, Recording], database_url: str, slack: FakeSlack, clock: Clock
+) -> None:
+    import urllib.error
+    import urllib.request
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.models import utcnow
+
+    bot, client = web
+    health = client.url.replace("/slack/events", "/healthz")
+
+    def status() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(health) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    view = open_intake_form(bot, client, slack)
+    assert client.submit(MKT, view, GOOD).status == 200
+    assert status() == (200, "ok")  # just acked: the worker has minutes yet
+    with bot.desk.sessions() as s, s.begin():  # ... and six of them have gone by
+        s.execute(update(Inbox).values(next_attempt_at=utcnow() - timedelta(minutes=6)))
+    code, text = status()
+    assert code == 503 and text.startswith("worker behind: 1 acknowledged request")
+    worker = _bot(database_url, slack, clock, "worker")
+    try:
+        assert worker.worker.drain(15)
+    finally:
+        worker.stop()
+    assert status() == (200, "ok")

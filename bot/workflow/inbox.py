@@ -161,6 +161,20 @@ class RequestInbox:
                 or 0
             )
 
+    def overdue_requests(self, older_than: timedelta) -> int:
+        """How many requests have been due for longer than `older_than` and are still not
+        done: the worker is not taking them."""
+        with self.readers() as s:
+            return int(
+                s.scalar(
+                    select(func.count(Inbox.id)).where(
+                        Inbox.status == InboxStatus.PENDING,
+                        Inbox.next_attempt_at < utcnow() - older_than,
+                    )
+                )
+                or 0
+            )
+
     def request_done(self, key: str) -> bool:
         """Whether a step already ran for this request identity (its transaction claims
         the key): a retry after a crash between the step and `finish_request`."""

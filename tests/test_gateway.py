@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.slack.gateway import Gateway
+from bot.workflow import Role
 from tests.fakeslack import FakeSlack
 
 
@@ -115,3 +116,27 @@ def test_https_calls_share_one_tls_connection(tmp_path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_cold_start_asks_slack_for_a_user_group_once(slack: FakeSlack) -> None:
+    """Every request at a cold start needs the role's user group at once; Slack rate-limits
+    usergroups.users.list (Tier 2), so one call is made and the others wait for it."""
+    from bot.slack.directory import Directory
+    from tests.conftest import TQ2, make_settings
+
+    settings = make_settings("sqlite://", slack.url)
+    directory = Directory(settings, Gateway("xoxb-test-token", slack.url))
+    barrier = threading.Barrier(8)
+    answers: list[bool] = []
+
+    def ask() -> None:
+        barrier.wait()
+        answers.append(directory.actor(TQ2).has(Role.QUALITY))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [True] * 8
+    assert len(slack.calls_to("usergroups.users.list")) == 1

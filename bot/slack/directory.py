@@ -27,26 +27,41 @@ class Directory:
         self.ttl = ttl
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
+        self._fetching: dict[str, threading.Lock] = {}
 
     def group_members(self, group_id: str) -> frozenset[str]:
+        hit = self._fresh(group_id)
+        if hit is not None:
+            return hit
+        # one call per group at a time: at a cold start every request needs the groups at
+        # once, and usergroups.users.list is rate-limited at Tier 2
+        with self._lock:
+            fetching = self._fetching.setdefault(group_id, threading.Lock())
+        with fetching:
+            hit = self._fresh(group_id)  # filled while this thread waited
+            if hit is not None:
+                return hit
+            with self._lock:
+                stale = self._cache.get(group_id)
+            try:
+                users = frozenset(
+                    self.gateway.call("usergroups.users.list", usergroup=group_id).get("users", [])
+                )
+            except (SlackApiError, OSError) as exc:
+                log.warning(
+                    "cannot resolve user group %s (%s); list user ids in the role settings instead",
+                    group_id,
+                    getattr(getattr(exc, "response", None), "data", exc),
+                )
+                users = stale[1] if stale else frozenset()
+            with self._lock:
+                self._cache[group_id] = (time.monotonic(), users)
+            return users
+
+    def _fresh(self, group_id: str) -> frozenset[str] | None:
         with self._lock:
             hit = self._cache.get(group_id)
-            if hit and time.monotonic() - hit[0] < self.ttl:
-                return hit[1]
-        try:
-            users = frozenset(
-                self.gateway.call("usergroups.users.list", usergroup=group_id).get("users", [])
-            )
-        except (SlackApiError, OSError) as exc:
-            log.warning(
-                "cannot resolve user group %s (%s); list user ids in the role settings instead",
-                group_id,
-                getattr(getattr(exc, "response", None), "data", exc),
-            )
-            users = hit[1] if hit else frozenset()
-        with self._lock:
-            self._cache[group_id] = (time.monotonic(), users)
-        return users
+        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl else None
 
     def members(self, role: RoleMembers) -> frozenset[str]:
         out = set(role.users)

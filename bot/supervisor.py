@@ -191,7 +191,13 @@ class Supervisor:
                 os.kill(pid, signal.SIGTERM)
 
     def run(self) -> int:
+        from sqlalchemy import make_url
+
         import bot.app  # noqa: F401 - imported here, so the children share its pages
+
+        # the database driver too (psycopg loads libpq and its own modules: ~9 MB of PSS
+        # saved on PostgreSQL when the two children share them)
+        make_url(self.settings.database_url).get_dialect().import_dbapi()
 
         self.migrate()  # once, before any child connects
 

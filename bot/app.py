@@ -103,9 +103,6 @@ class Bot:
 
         return application
 
-    def healthy(self) -> bool:
-        return self.health_problem() is None
-
     def health_problem(self) -> str | None:
         """None when healthy; else what is wrong: the database cannot be reached, or
         requests Slack was told are accepted have waited for the worker for minutes (a

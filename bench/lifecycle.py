@@ -24,7 +24,7 @@ from blocks.intake import intake_modal
 from bot.app import build
 from bot.config import load_settings
 from bot.models import Case
-from tests.fakeslack import FakeSlack
+from bot.sandbox.fakeslack import FakeSlack
 from tests.slackclient import SlackClient
 from tests.test_intake import GOOD
 from tests.test_procedure_e2e import CA as TEST_CA

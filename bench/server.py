@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import bot_env, check_database_name, proc_status, setup_fake, tree_status
-from tests.fakeslack import FakeSlack, _Server
+from bot.sandbox.fakeslack import FakeSlack, _Server
 
 log = logging.getLogger("bench.server")
 ROOT = Path(__file__).resolve().parent.parent

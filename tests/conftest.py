@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from bot.app import Bot, build
 from bot.config import Settings, load_settings
-from tests.fakeslack import FakeSlack
+from bot.sandbox.fakeslack import FakeSlack
 from tests.slackclient import SlackClient
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from tests.fakeslack import DEFAULT_SCOPES, FakeSlack, validate_blocks, validate_view
+from bot.sandbox.fakeslack import DEFAULT_SCOPES, FakeSlack, validate_blocks, validate_view
 
 CHANNEL = "C0000COMPL"
 

@@ -7,9 +7,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.gateway import Gateway
 from bot.workflow import Role
-from tests.fakeslack import FakeSlack
 
 
 def test_calls_from_one_thread_share_one_connection(slack: FakeSlack) -> None:

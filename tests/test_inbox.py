@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from bot.app import Bot, build
 from bot.models import Case, CaseEvent, Inbox, InboxStatus, make_engine
 from bot.models.base import WriterLock
+from bot.sandbox.fakeslack import FakeSlack
 from bot.wakeup import InFlight, Wakeup
 from tests.conftest import COMPLAINTS, MKT, SECRET, TQ, Clock, make_settings, serve
-from tests.fakeslack import FakeSlack
 from tests.slackclient import SlackClient
 from tests.test_intake import GOOD
 

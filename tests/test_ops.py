@@ -102,7 +102,7 @@ def test_doctor_says_what_to_fix(database_url: str, slack) -> None:
 
 
 def test_doctor_names_missing_scopes(database_url: str, fake_slack) -> None:
-    from tests.fakeslack import FakeSlack
+    from bot.sandbox.fakeslack import FakeSlack
 
     with FakeSlack(scopes="commands,chat:write") as narrow:
         checks = {c.name: c for c in run_checks(make_settings(database_url, narrow.url))}

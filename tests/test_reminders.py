@@ -26,6 +26,7 @@ from blocks import reminders as rb
 from blocks.text import MESSAGE_BLOCKS, SECTION_TEXT
 from bot.config import load_settings
 from bot.models import Base, Case, Outbox, Reminder, make_engine, make_session_factory
+from bot.sandbox.fakeslack import FakeSlack, validate_blocks
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
@@ -37,7 +38,6 @@ from bot.workflow.reminders import (
     plan_deadline,
     run_tick,
 )
-from tests.fakeslack import FakeSlack, validate_blocks
 
 SH = ZoneInfo("Asia/Shanghai")
 ENV = {

@@ -19,10 +19,10 @@ from blocks.modals import DIRECT_STEPS, step_modal
 from blocks.posts import alert, case_detail, thread_post
 from bot.handlers.actions import parse_value
 from bot.handlers.views import values
+from bot.sandbox.fakeslack import validate_blocks, validate_view
 from bot.workflow.steps import STEPS
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MANAGEMENT, MGR, MGR2, MKT, OUTSIDER, PROD, TQ
-from tests.fakeslack import validate_blocks, validate_view
 from tests.procedure import case_now, ephemerals, events, take
 from tests.test_intake import file_complaint, mrkdwn_texts
 from tests.test_procedure_e2e import CA, PA

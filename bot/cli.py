@@ -74,6 +74,13 @@ def cmd_doctor(_: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The real bot against the built-in Slack emulator, in a browser (bot/sandbox)."""
+    from bot.sandbox.cli import run_sandbox
+
+    return run_sandbox(port=args.port, database_url=args.database_url, shots=args.screenshots)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="complaint-bot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -89,6 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     export = sub.add_parser("export", help="print a case's full record as JSON")
     export.add_argument("ref", help="the case reference, e.g. CC-2026-0001")
     export.set_defaults(func=cmd_export)
+    sandbox = sub.add_parser(
+        "sandbox", help="try the desk without Slack: a local Slack emulator in your browser"
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+    sandbox.add_argument(
+        "--database-url",
+        default=None,
+        help="database to use (default: a fresh SQLite file, deleted at exit; also read "
+        "from the DATABASE_URL environment variable, never from .env)",
+    )
+    sandbox.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="walk a complaint to closure in headless Chromium and save screenshots to DIR",
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

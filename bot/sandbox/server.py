@@ -107,6 +107,7 @@ class Sandbox:
         self.port = port
         self.ticking = ticking
         self.slack = SandboxSlack(
+            clock=self.clock,
             bot_user_id=BOT_USER,
             channels={
                 COMPLAINTS: {"name": "complaints", "members": []},
@@ -141,6 +142,8 @@ class Sandbox:
         else:  # ticks only when the clock control moves time (tests: no timer in the way)
             self.bot.worker.start()
             self.bot.sender.start()
+        # the scheduler's first tick, as at every start: plans the digests, catches up
+        self.tick()
         self._server = create_server(self.wsgi(), host="127.0.0.1", port=self.port, threads=8)
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self.emulator = SlackEmulator(self.slack, self.url + "/slack/events", secret)

@@ -10,6 +10,8 @@ methods that create those things; it does not answer any method differently.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from bot.sandbox.fakeslack import FakeSlack, _ApiError, validate_view
@@ -18,7 +20,8 @@ from bot.sandbox.fakeslack import FakeSlack, _ApiError, validate_view
 class SandboxSlack(FakeSlack):
     """The fake Slack of the test suite, remembering per person what Slack shows them."""
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] | None = None, **kw: Any) -> None:
+        self.clock = clock
         super().__init__(**kw)
         self.ephemerals: list[dict[str, Any]] = []
         self.trigger_users: dict[str, str] = {}
@@ -27,6 +30,14 @@ class SandboxSlack(FakeSlack):
         self.notices: list[dict[str, Any]] = []  # what Slack itself would tell the person
         self.user_names: dict[str, str] = {}
         self._files = itertools.count(1)
+
+    def _next_ts(self) -> str:
+        """Message times follow the sandbox's clock, so the page shows procedure time."""
+        if self.clock is None:
+            return super()._next_ts()
+        now_us = int(self.clock().timestamp() * 1_000_000)
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
+        return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
     # -- what the bot calls -----------------------------------------------------------------
 

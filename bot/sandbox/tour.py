@@ -94,18 +94,36 @@ class Page:
         return (root or self.d).find_elements(By.CSS_SELECTOR, sel)
 
     def until(self, what: str, check: Callable[[], Any]) -> Any:
-        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+        from selenium.common.exceptions import (
+            ElementClickInterceptedException,
+            StaleElementReferenceException,
+            TimeoutException,
+        )
 
         def probe(_: Any) -> Any:
             try:
                 return check()
-            except (StaleElementReferenceException, LookupError):
+            except (
+                StaleElementReferenceException,
+                ElementClickInterceptedException,
+                LookupError,
+            ):
                 return None
 
         try:
             return self.wait.until(probe)
         except TimeoutException:
             raise TourFailed(f"the page never showed {what}") from None
+
+    def click(self, what: str, find: Callable[[], Any]) -> None:
+        """Click what `find` finds; the page re-renders as it polls, so an element found a
+        moment ago may be gone: find it again."""
+
+        def attempt() -> bool:
+            find().click()
+            return True
+
+        self.until(what, attempt)
 
     # -- acting -----------------------------------------------------------------------------
 
@@ -120,7 +138,7 @@ class Page:
         self.until(f"{user}'s view", lambda: self.d.execute_script("return S.user") == user)
 
     def channel(self, channel_id: str) -> None:
-        self.css(f'#sidebar a[data-channel="{channel_id}"]').click()
+        self.click(channel_id, lambda: self.css(f'#sidebar a[data-channel="{channel_id}"]'))
         self.until(f"channel {channel_id}", lambda: "active" in self._link(channel_id))
 
     def _link(self, channel_id: str) -> str:
@@ -191,7 +209,8 @@ class Page:
         ]
 
     def press(self, ref: str, step: str, *, confirm: str | None = None) -> None:
-        self.css(f'.bk-actions button[data-action-id="step:{step}"]', self.card(ref)).click()
+        sel = f'.bk-actions button[data-action-id="step:{step}"]'
+        self.click(f"the {step} button", lambda: self.css(sel, self.card(ref)))
         if confirm is not None:
             title = self.until(
                 "the confirm dialog",
@@ -352,14 +371,17 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
     p.until("the overdue notice in the thread", lambda: "Overdue" in _thread_text(sb, ref))
     status_becomes(ref, "Containment")
 
-    # 4. the responsible unit (责任单位): containment, corrective and preventive actions
-    p.as_person(PROD)
+    # the reporter's Home tab lists the case among theirs, overdue
+    p.as_person(MKT)
     p.channel("home")
-    p.until("the Home tab", lambda: ref in p.css("#home").text)
+    p.until("the Home tab", lambda: p.css("#home").text.count(ref) == 2)
     saw("home", p.css("#home").text)
     p.d.set_window_size(1280, 560)  # the whole page, without a screenful of white
     w.shots.append(p.shot("home.png"))
     p.d.set_window_size(1400, 1000)
+
+    # 4. the responsible unit (责任单位): containment, corrective and preventive actions
+    p.as_person(PROD)
     p.channel(COMPLAINTS)
     p.press(ref, "record_containment")
     modal("Containment")
@@ -446,8 +468,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
         raise TourFailed(f"closed card shows {closed!r} with {p.buttons(ref)}")
 
     # the thread holds every step; a person's reply goes into the record too
-    replies = p.css(".replies-link", p.card(ref))
-    replies.click()
+    p.click("the replies link", lambda: p.css(".replies-link", p.card(ref)))
     p.until("the thread", lambda: p.css("#thread").get_attribute("hidden") is None)
     box = p.css("#thread-input")
     box.send_keys("归档 — archived with the improvement report.")

@@ -162,12 +162,13 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     page.post("close", user=TQ, view_id=modal["view"]["id"])
     assert page.modal(TQ) is None
     # a reply in the thread goes into the case's timeline
-    page.post("message", user=TQ, channel=COMPLAINTS, thread_ts=card["ts"], text="样品已收到")
+    page.post("message", user=TQ, channel=COMPLAINTS, thread_ts=card["ts"], text="样品 <b> & 照片")
     assert sandbox.bot is not None
-    timeline = [e.kind for e in sandbox.bot.desk.find_case("CC-2026-0001").events]
-    assert timeline[-1] == "comment"
+    timeline = sandbox.bot.desk.find_case("CC-2026-0001").events
+    assert timeline[-1].kind == "comment" and timeline[-1].actor == TQ
     replies = page.state(TQ)["messages"][COMPLAINTS][0]["replies"]
-    assert replies[-1]["text"] == "样品已收到" and replies[-1]["user"] == TQ
+    # typed text arrives escaped, as Slack's client sends it
+    assert replies[-1]["text"] == "样品 &lt;b&gt; &amp; 照片" and replies[-1]["user"] == TQ
     # the Home tab is published when the person opens it
     assert page.state(MGR)["home"] is None
     page.post("home", user=MGR)
@@ -213,6 +214,21 @@ def test_page_api_rejects_unknown_people_and_actions(sandbox: Sandbox) -> None:
         page.post("command", user="U0STRANGER", channel=COMPLAINTS, text="/complaint new")[0] == 400
     )
     assert page.post("launch", user=MKT)[0] == 400
+    # only this computer's browser: another Host (DNS rebinding) or a non-JSON form post
+    # (what another site can send without a CORS preflight) changes nothing
+    for headers in ({"Host": "evil.example"}, {"Content-Type": "text/plain"}):
+        req = urllib.request.Request(
+            f"{sandbox.url}/api/command",
+            data=json.dumps(
+                {"user": MKT, "channel": COMPLAINTS, "text": "/complaint new"}
+            ).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(req, timeout=10)
+        assert exc.value.code in (403, 415)
+    assert page.modal(MKT) is None
 
 
 def test_requests_are_signed_and_the_bot_checks_the_signature(sandbox: Sandbox) -> None:

@@ -1,1 +1,1 @@
-"""A local Slack: the Web API emulator the tests run against (and, later, the sandbox)."""
+"""A local Slack: the Web API fake the tests run against, and `complaint-bot sandbox` around it."""

@@ -276,6 +276,8 @@ class SlackEmulator:
 
     def message(self, user: str, channel: str, text: str, thread_ts: str | None = None) -> int:
         """The person writes in a channel or a thread; the app gets the message event."""
+        # Slack's client sends typed text with &, < and > escaped, like the bot's mrkdwn
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         msg = self.slack.post_as(user, channel, text, thread_ts)
         event = {
             "type": "message",

@@ -271,6 +271,15 @@ class Sandbox:
 
     def _page(self, environ: dict[str, Any], start_response: Any, path: str) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        # only this computer's browser: a page elsewhere that resolves its own name to
+        # 127.0.0.1 (DNS rebinding) sends its own Host, and a cross-site form post cannot
+        # send JSON without a CORS preflight, which is never answered here
+        host = (environ.get("HTTP_HOST") or "").rsplit(":", 1)[0]
+        if host not in ("127.0.0.1", "localhost"):
+            return _answer(start_response, "403 Forbidden", "text/plain", b"local only")
+        kind = environ.get("CONTENT_TYPE") or ""
+        if method == "POST" and not kind.startswith("application/json"):
+            return _answer(start_response, "415 Unsupported Media Type", "text/plain", b"JSON")
         if method == "GET" and path in STATIC:
             name, kind = STATIC[path]
             data = resources.files("bot.sandbox").joinpath("static", name).read_bytes()

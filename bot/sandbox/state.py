@@ -88,9 +88,7 @@ def page_state(sb: Sandbox, user: str) -> dict[str, Any]:
         notices = [n for n in slack.notices if n["user"] == user][-5:]
         errors = slack.modal_errors.get(modal_id or "", {})
         refused = [
-            {"method": c.method, "error": c.error}
-            for c in slack.rejected[-RECENT_REFUSALS:]
-            if c.error not in ("not_authed",)
+            {"method": c.method, "error": c.error} for c in slack.rejected[-RECENT_REFUSALS:]
         ]
     channels = [
         {"id": COMPLAINTS, "name": "complaints", "kind": "channel"},

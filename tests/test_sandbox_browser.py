@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.browser import browser_problem
 from bot.sandbox.server import Sandbox
-from bot.sandbox.tour import SHOTS, START, browser_problem, run_walk
+from bot.sandbox.tour import SHOTS, START, run_walk
 
 PROBLEM = browser_problem()
 if PROBLEM and os.environ.get("CI") == "true":  # CI installs Chromium: never skip there

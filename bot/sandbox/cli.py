@@ -27,7 +27,8 @@ def run_sandbox(*, port: int = 0, database_url: str | None = None, shots: str | 
 
 
 def _screenshots(folder: Path, database_url: str | None) -> int:
-    from bot.sandbox.tour import BrowserMissing, walk
+    from bot.sandbox.browser import BrowserMissing
+    from bot.sandbox.tour import walk
 
     try:
         shots = walk(folder, database_url=database_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -10,6 +11,10 @@ from pathlib import Path
 
 def run_sandbox(*, port: int = 0, database_url: str | None = None, shots: str | None = None) -> int:
     from bot.sandbox.server import Sandbox
+
+    # a timer tick every few seconds and each migration step would bury the page's address
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     # the process environment only: a .env describes the real deployment, and the
     # sandbox must never write its make-believe cases into that database

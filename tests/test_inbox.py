@@ -52,7 +52,7 @@ def web(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[tuple[Bot
     bot.start_background()  # a web process starts no worker, sender or scheduler
     server, url = serve(bot)
     try:
-        yield bot, Recording(url + "/slack/events", SECRET)
+        yield bot, Recording(url + "/slack/events", SECRET, triggers=slack.issue_trigger)
     finally:
         server.close()
         bot.stop()

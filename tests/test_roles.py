@@ -243,3 +243,5 @@ def test_every_button_refuses_the_wrong_person_and_obeys_the_right_one(running) 
         assert after.step == before.step + 1, step
         assert events(r, case.id)[-1].kind == step
     assert case_now(r, case.id).status == "closed"
+    # no call asks Slack to turn bare @names into pings (tests/mrkdwn.py relies on it)
+    assert not [c for c in r.fake.calls if c.args.get("link_names") or c.args.get("parse")]

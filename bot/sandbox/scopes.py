@@ -37,6 +37,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.info": ("files:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    # Socket Mode: called with the app-level token (xapp-…, connections:write), which has
+    # no bot scopes; its own check belongs with the token type, not in this table
+    "apps.connections.open": (),
 }
 
 # chat:write.public lets chat.postMessage (only it, among the bot's calls) into a public

@@ -127,7 +127,8 @@ def count_calls_per_complaint() -> dict[str, Any]:
         threading.Thread(target=server.run, daemon=True).start()
         t0 = time.perf_counter()
         try:
-            client = SlackClient(f"http://127.0.0.1:{server.effective_port}/slack/events", SECRET)
+            url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+            client = SlackClient(url, SECRET, triggers=fake.issue_trigger)
             out = _walk(bot, fake, client)
         finally:
             server.close()

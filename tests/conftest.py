@@ -103,7 +103,7 @@ class Running:
         self.url = url
         self.clock = clock
         self.fake = slack
-        self.client = SlackClient(url + "/slack/events", SECRET)
+        self.client = SlackClient(url + "/slack/events", SECRET, triggers=slack.issue_trigger)
 
     @property
     def desk(self) -> Any:

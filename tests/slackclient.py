@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +35,19 @@ def sign(secret: str, timestamp: str, body: str) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+def _made_up_trigger() -> str:
+    return f"{next(_ids)}.{int(time.time())}.trigger"
+
+
 class SlackClient:
-    def __init__(self, url: str, secret: str) -> None:
+    def __init__(
+        self, url: str, secret: str, *, triggers: Callable[[], str] = _made_up_trigger
+    ) -> None:
+        """`triggers` makes the trigger id of each interaction: pass the fake Slack's
+        `issue_trigger`, so that views.open checks its age and single use as Slack does."""
         self.url = url
         self.secret = secret
+        self.triggers = triggers
 
     def post(
         self,
@@ -86,7 +96,7 @@ class SlackClient:
             "api_app_id": "A0000TEST",
             "is_enterprise_install": "false",
             "response_url": "https://hooks.slack.com/commands/T0000TEST/1/x",
-            "trigger_id": f"{next(_ids)}.{int(time.time())}.trigger",
+            "trigger_id": self.triggers(),
         }
         return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded", **kw)
 
@@ -116,7 +126,7 @@ class SlackClient:
                 "channel_id": channel,
                 "is_ephemeral": False,
             },
-            "trigger_id": f"{next(_ids)}.{int(time.time())}.trigger",
+            "trigger_id": self.triggers(),
             "channel": {"id": channel, "name": "complaints"},
             "message": {"type": "message", "ts": message_ts, "text": "card"},
             "response_url": "https://hooks.slack.com/actions/T0000TEST/1/x",
@@ -149,7 +159,7 @@ class SlackClient:
             "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
             "api_app_id": "A0000TEST",
             "token": "legacy",
-            "trigger_id": f"{next(_ids)}.{int(time.time())}.trigger",
+            "trigger_id": self.triggers(),
             "view": {
                 **view,
                 "id": view_id or f"V{next(_ids):08d}",

@@ -20,11 +20,14 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from bot.sandbox.fakeslack import DEFAULT_SCOPES, FakeSlack, validate_blocks, validate_view
 
 CHANNEL = "C0000COMPL"
+# the fake's own tests also call the methods other parts of the project may need
+SCOPES = DEFAULT_SCOPES + ",users:read,files:read"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(channels={CHANNEL: {"name": "complaints", "members": ["UBOT000001"]}}) as f:
+    channels = {CHANNEL: {"name": "complaints", "members": ["UBOT000001"]}}
+    with FakeSlack(channels=channels, scopes=SCOPES) as f:
         yield f
 
 
@@ -80,7 +83,7 @@ def test_url_shape_and_auth_test_scopes_header(fake: FakeSlack, client: WebClien
     resp = client.auth_test()
     assert resp["user_id"] == "UBOT000001" and resp["team_id"] == "T0000TEST"
     assert resp["bot_id"] == "B0000TEST" and resp["is_enterprise_install"] is False
-    assert resp.headers["x-oauth-scopes"] == DEFAULT_SCOPES
+    assert resp.headers["x-oauth-scopes"] == SCOPES
     assert "chat:write" in resp.headers["x-oauth-scopes"].split(",")
     assert [c.method for c in fake.calls] == ["auth.test"]
 
@@ -200,11 +203,12 @@ def test_directory_methods(fake: FakeSlack, client: WebClient) -> None:
 
 
 def test_views_open_update_and_single_use_trigger(fake: FakeSlack, client: WebClient) -> None:
-    view = client.views_open(trigger_id="trig-1", view=modal())["view"]
+    trigger = fake.issue_trigger()
+    view = client.views_open(trigger_id=trigger, view=modal())["view"]
     assert view["id"].startswith("V") and view["type"] == "modal"
     assert view["callback_id"] == "complaint" and view["state"] == {"values": {}}
-    err = expect_error(lambda: client.views_open(trigger_id="trig-1", view=modal()))
-    assert err.response["error"] == "expired_trigger_id"
+    err = expect_error(lambda: client.views_open(trigger_id=trigger, view=modal()))
+    assert err.response["error"] == "exchanged_trigger_id"
 
     upd = client.views_update(view_id=view["id"], hash=view["hash"], view=modal("Thanks"))["view"]
     assert upd["id"] == view["id"] and upd["title"]["text"] == "Thanks"
@@ -221,17 +225,18 @@ def test_views_open_update_and_single_use_trigger(fake: FakeSlack, client: WebCl
 
 
 def test_invalid_modal_title_rejected(fake: FakeSlack, client: WebClient) -> None:
-    err = expect_error(lambda: client.views_open(trigger_id="t", view=modal("x" * 25)))
+    trigger = fake.issue_trigger()
+    err = expect_error(lambda: client.views_open(trigger_id=trigger, view=modal("x" * 25)))
     assert err.response["error"] == "invalid_arguments"
     assert any("/view/title/text" in e for e in err.response["errors"])
     # The trigger was not consumed by the rejected attempt.
-    assert client.views_open(trigger_id="t", view=modal("x" * 24))["ok"] is True
+    assert client.views_open(trigger_id=trigger, view=modal("x" * 24))["ok"] is True
 
 
-def test_modal_with_input_needs_submit(client: WebClient) -> None:
+def test_modal_with_input_needs_submit(fake: FakeSlack, client: WebClient) -> None:
     view = modal()
     del view["submit"]
-    err = expect_error(lambda: client.views_open(trigger_id="t2", view=view))
+    err = expect_error(lambda: client.views_open(trigger_id=fake.issue_trigger(), view=view))
     assert any("submit" in e for e in err.response["errors"])
 
 

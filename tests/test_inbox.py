@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
+from select import select as readable_within
 from typing import Any
 
 import pytest
@@ -52,7 +52,7 @@ def web(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[tuple[Bot
     bot.start_background()  # a web process starts no worker, sender or scheduler
     server, url = serve(bot)
     try:
-        yield bot, Recording(url + "/slack/events", SECRET)
+        yield bot, Recording(url + "/slack/events", SECRET, triggers=slack.issue_trigger)
     finally:
         server.close()
         bot.stop()
@@ -201,49 +201,56 @@ def test_a_wakeup_crosses_a_pipe() -> None:
 
 
 def test_the_in_flight_count_is_shared_with_a_forked_process() -> None:
-    in_flight = InFlight(shared=True, max_wait=0.3)
+    """The worker (a forked child) sees the web side's request in flight and waits for its
+    end: asserted by the order of events (the child's wait returns with the count back at
+    0, after the parent said it finished), not by how long anything took."""
+    in_flight = InFlight(shared=True, max_wait=600)  # only the request's end can end the wait
     in_flight.started()
+    to_parent, from_child = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child sees the parent's request in flight, and its end
+    if pid == 0:
         seen = in_flight.count()
-        t0 = time.monotonic()
+        os.write(from_child, b"w")  # about to wait
         in_flight.yield_to_requests()
-        waited = time.monotonic() - t0
-        os._exit(0 if seen == 1 and 0.05 < waited < 0.29 else 1)
-    time.sleep(0.1)
+        os._exit(0 if seen == 1 and in_flight.count() == 0 else 1)
+    assert os.read(to_parent, 1) == b"w"
     in_flight.finished()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    # with nothing in flight the worker does not wait; with a stuck count, only max_wait
-    t0 = time.monotonic()
+    # nothing in flight: no wait at all, even with a long max_wait
     in_flight.yield_to_requests()
-    assert time.monotonic() - t0 < 0.05
+    # a stuck count (a web process died mid-request) holds the worker for max_wait only:
+    # this returns although the count never falls
+    in_flight.max_wait = 0.05
     in_flight.started()
-    t0 = time.monotonic()
     in_flight.yield_to_requests()
-    assert 0.3 <= time.monotonic() - t0 < 1.0
+    assert in_flight.count() == 1
     in_flight.reset()
     assert in_flight.count() == 0
 
 
 def test_the_sqlite_write_lock_excludes_another_process(tmp_path: Any) -> None:
+    """The child asks for the lock the parent holds; it gets it only after the parent let
+    go (order of events through a pipe, no clock)."""
     path = str(tmp_path / "x.sqlite3")
     lock = WriterLock(path)
     assert lock.acquire(timeout=1)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child waits for the parent's release
-        ok = lock.acquire(timeout=5)
-        os.write(write_fd, f"{time.monotonic()}".encode())
+    if pid == 0:
+        os.write(write_fd, b"a")  # asking now
+        ok = lock.acquire(timeout=60)
+        os.write(write_fd, b"g")  # got it
         lock.release()
         os._exit(0 if ok else 1)
-    time.sleep(0.3)
-    released = time.monotonic()
+    assert os.read(read_fd, 1) == b"a"
+    # the child is blocked on the lock: nothing more arrives while the parent holds it
+    readable, _, _ = readable_within([read_fd], [], [], 0.3)
+    assert readable == []
     lock.release()
+    assert os.read(read_fd, 1) == b"g"
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    got = float(os.read(read_fd, 64))
-    assert got >= released
 
 
 def test_web_and_worker_processes_write_one_sqlite_file(tmp_path: Any) -> None:

@@ -173,7 +173,9 @@ def test_run_splits_web_and_worker_and_restarts_a_killed_worker(tmp_path, slack)
     killed with SIGKILL is started again and picks up what was acked meanwhile; Ctrl-C
     stops everything with exit code 0."""
     proc, port, log_path = _start_run(tmp_path, slack)
-    client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
+    client = SlackClient(
+        f"http://127.0.0.1:{port}/slack/events", SECRET, triggers=slack.issue_trigger
+    )
     view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
 
     def cards() -> list[Any]:
@@ -208,7 +210,9 @@ def test_run_splits_web_and_worker_and_restarts_a_killed_worker(tmp_path, slack)
 def test_run_in_one_process_when_asked(tmp_path, slack) -> None:
     """WORKER_PROCESS=false: one process answers and works (systems without fork())."""
     proc, port, log_path = _start_run(tmp_path, slack, WORKER_PROCESS="false")
-    client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
+    client = SlackClient(
+        f"http://127.0.0.1:{port}/slack/events", SECRET, triggers=slack.issue_trigger
+    )
     view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
     try:
         assert client.submit(MKT, view, GOOD).status == 200

@@ -17,14 +17,16 @@ from blocks.card import case_card
 from blocks.intake import intake_modal
 from blocks.modals import DIRECT_STEPS, step_modal
 from blocks.posts import alert, case_detail, thread_post
+from blocks.text import escape, user_text
 from bot.handlers.actions import parse_value
 from bot.handlers.views import values
 from bot.sandbox.fakeslack import validate_blocks, validate_view
 from bot.workflow.steps import STEPS
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MANAGEMENT, MGR, MGR2, MKT, OUTSIDER, PROD, TQ
+from tests.mrkdwn import control_sequences, sequences, shown, unescape
 from tests.procedure import case_now, ephemerals, events, take
-from tests.test_intake import file_complaint, mrkdwn_texts
+from tests.test_intake import file_complaint
 from tests.test_procedure_e2e import CA, PA
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
@@ -106,10 +108,26 @@ def vm(**text: str) -> dict:
     return {**base, **text}
 
 
-def safe(blocks: list) -> None:
-    for t in mrkdwn_texts(blocks):
-        for forged in ("<!channel>", "<!here>", "<!everyone>", "<@U0EVIL1>", "<http://x|y>"):
-            assert forged not in t
+def safe(blocks: list, baseline: list) -> None:
+    """Slack would parse no ping and no link that user text brought: every control sequence
+    in the blocks is one the bot also writes for harmless text (`baseline`, the same
+    message with "x"-like user text), as often or less (long text may push some out)."""
+    brought = sequences(blocks) - sequences(baseline)
+    assert not brought, f"user text made Slack parse {sorted(brought)}"
+
+
+def visible(value: str, blocks: list) -> None:
+    """...and the reader still sees what the user wrote (its start: long text is cut)."""
+    assert value[:12] in shown(blocks), value[:12]
+
+
+@given(TEXT)
+def test_escaped_text_parses_as_nothing_and_shows_as_written(text) -> None:
+    out = escape(text)
+    assert control_sequences(out) == [] and unescape(out) == text
+    cut = user_text(text, 100)
+    assert control_sequences(cut) == [] and len(cut) <= 100
+    assert text.startswith(unescape(cut.removesuffix("…")))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -120,28 +138,36 @@ def test_card_and_detail_stay_valid_and_safe_for_any_text(
     model = vm(
         customer=customer, product=product, description=description, lots=lots, notes=description
     )
+    plain_model = vm()  # the same case with harmless text
     card = case_card(model)
     assert validate_blocks(card["blocks"], surface="message") == []
     assert len(card["text"]) <= 40000
-    safe(card["blocks"])
-    timeline = [
-        {
-            "id": i,
-            "kind": "comment",
-            "title": "wrote",
-            "actor": "U0PROD1",
-            "at": NOW,
-            "data": {"text": description},
-        }
-        for i in range(60)
-    ]
-    detail = case_detail({**model, "timeline": timeline}, LABELS)
+    safe(card["blocks"], case_card(plain_model)["blocks"])
+    visible(customer, card["blocks"])
+
+    def timeline(text: str) -> list[dict]:
+        return [
+            {
+                "id": i,
+                "kind": "comment",
+                "title": "wrote",
+                "actor": "U0PROD1",
+                "at": NOW,
+                "data": {"text": text},
+            }
+            for i in range(60)
+        ]
+
+    detail = case_detail({**model, "timeline": timeline(description)}, LABELS)
     assert validate_blocks(detail["blocks"], surface="message") == []
-    safe(detail["blocks"])
+    baseline = case_detail({**plain_model, "timeline": timeline("x")}, LABELS)
+    safe(detail["blocks"], baseline["blocks"])
+    visible(description, detail["blocks"])
     for kind in ("severity_a", "overdue", "escalation", "urgent"):
         msg = alert(model, kind, "https://fake.slack.com/x", {"repeat": 2})
         assert validate_blocks(msg["blocks"], surface="message") == []
-        safe(msg["blocks"])
+        plain_msg = alert(plain_model, kind, "https://fake.slack.com/x", {"repeat": 2})
+        safe(msg["blocks"], plain_msg["blocks"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -165,7 +191,9 @@ def test_thread_posts_stay_valid_and_safe(data, kind) -> None:
     }
     msg = thread_post(vm(), event, ["user:U0MGR1", "role:quality"], LABELS)
     assert validate_blocks(msg["blocks"], surface="message") == []
-    safe(msg["blocks"])
+    harmless = {**event, "data": {**{k: "x" for k in data}, "why": ["x"], "version": 2}}
+    plain_msg = thread_post(vm(), harmless, ["user:U0MGR1", "role:quality"], LABELS)
+    safe(msg["blocks"], plain_msg["blocks"])
 
 
 @settings(max_examples=30, deadline=None)
@@ -181,10 +209,14 @@ def test_every_modal_is_valid_for_any_case(customer, product) -> None:
         assert len(view["private_metadata"]) <= 3000
 
 
-@given(st.text(max_size=300))
-def test_button_values_parse_to_ids_or_nothing(raw) -> None:
+@given(st.integers(1, 10**12 - 1), st.integers(0, 10**9 - 1), st.text(max_size=300))
+def test_button_values_parse_to_ids_or_nothing(case_id, step, raw) -> None:
+    # what the card writes comes back as its ids...
+    assert parse_value(f"{case_id}:{step}") == (case_id, step)
+    # ...and anything else is either exactly that form or nothing (never a guess)
     parsed = parse_value(raw)
     assert parsed is None or (raw == f"{parsed[0]}:{parsed[1]}")
+    assert parse_value(f" {case_id}:{step}") is None and parse_value(f"{case_id}") is None
 
 
 @given(
@@ -223,7 +255,42 @@ def test_button_values_parse_to_ids_or_nothing(raw) -> None:
 )
 def test_view_state_parser_never_crashes(state) -> None:
     out = values({"state": {"values": state}})
-    assert set(out) <= set(state)
+    assert set(out) == {block for block, actions in state.items() if actions}
+
+
+# (state of one element as Slack sends it, the value the step gets) per element type
+STATE_OF = {
+    "plain_text_input": (lambda v: {"value": v}, lambda v: v),
+    "static_select": (lambda v: {"selected_option": {"value": v}}, lambda v: v),
+    "radio_buttons": (lambda v: {"selected_option": {"value": v}}, lambda v: v),
+    "datepicker": (lambda v: {"selected_date": v}, lambda v: v),
+    "users_select": (lambda v: {"selected_user": v}, lambda v: v),
+    "checkboxes": (
+        lambda v: {"selected_options": [{"value": v}, {"value": v + "2"}]},
+        lambda v: [v, v + "2"],
+    ),
+    "multi_static_select": (
+        lambda v: {"selected_options": [{"value": v}]},
+        lambda v: [v],
+    ),
+}
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=20),
+        st.tuples(st.sampled_from(sorted(STATE_OF)), st.text(max_size=40)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_view_state_parser_returns_what_was_chosen(answers) -> None:
+    state = {
+        block: {f"a_{block}": {"type": kind, **STATE_OF[kind][0](value)}}
+        for block, (kind, value) in answers.items()
+    }
+    expected = {block: STATE_OF[kind][1](value) for block, (kind, value) in answers.items()}
+    assert values({"state": {"values": state}}) == expected
 
 
 # --- forged interactions over signed HTTP -------------------------------------------------

@@ -19,15 +19,19 @@ import re
 import socket
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-DEFAULT_SCOPES = (
-    "commands,chat:write,chat:write.public,im:write,users:read,usergroups:read,"
-    "channels:read,groups:read,channels:history,groups:history,files:read"
-)
+from bot.sandbox import blockkeys
+from bot.sandbox.scopes import PUBLIC_WRITE_METHODS, manifest_scopes, missing_scope
+
+# the token has exactly the scopes the app's manifest asks for
+DEFAULT_SCOPES = manifest_scopes()
+TRIGGER_SECONDS = 3.0  # Slack: a trigger_id works once, within 3 s of the interaction
 BOT_ID = "B0000TEST"
 APP_ID = "A0000TEST"
 # Arguments slack_sdk JSON-encodes into a string when it sends a form body.
@@ -73,6 +77,11 @@ class _Validator:
         # Same shape as Slack's own messages: "<problem> [json-pointer:/blocks/0/text]".
         self.errors.append(f"{msg} [json-pointer:{ptr}]")
 
+    def keys(self, obj: dict, allowed: frozenset[str], ptr: str) -> None:
+        """Slack refuses properties it does not know for the type."""
+        for key in blockkeys.unknown_keys(obj, allowed):
+            self.err(f"{ptr}/{key}", f"invalid additional property: {key}")
+
     def string(self, val: Any, ptr: str, max_len: int, *, required: bool = False) -> None:
         if val is None:
             if required:
@@ -88,6 +97,7 @@ class _Validator:
             self.err(ptr, "must provide a text object")
             return
         kind = obj.get("type")
+        self.keys(obj, blockkeys.OBJECT_KEYS["text"], ptr)
         allowed = ("plain_text",) if plain else ("plain_text", "mrkdwn")
         if kind not in allowed:
             self.err(f"{ptr}/type", f"must be one of {', '.join(allowed)}")
@@ -105,6 +115,7 @@ class _Validator:
         if not isinstance(opt, dict):
             self.err(ptr, "must be an option object")
             return
+        self.keys(opt, blockkeys.OBJECT_KEYS["option"], ptr)
         self.text(opt.get("text"), f"{ptr}/text", 75, plain=not mrkdwn)
         self.string(opt.get("value"), f"{ptr}/value", 150, required=True)
         if "description" in opt:
@@ -148,6 +159,7 @@ class _Validator:
         if kind not in allowed:
             self.err(f"{ptr}/type", f"element type {kind!r} is not allowed here")
             return
+        self.keys(el, blockkeys.ELEMENT_KEYS.get(kind, frozenset({"type"})), ptr)
         if kind == "image":
             self.image(el, ptr)
             return
@@ -161,6 +173,7 @@ class _Validator:
             self.text(el["placeholder"], f"{ptr}/placeholder", 150, plain=True)
         if "confirm" in el:
             confirm = el["confirm"] if isinstance(el["confirm"], dict) else {}
+            self.keys(confirm, blockkeys.OBJECT_KEYS["confirm"], f"{ptr}/confirm")
             self.text(confirm.get("title"), f"{ptr}/confirm/title", 100, plain=True)
             self.text(confirm.get("text"), f"{ptr}/confirm/text", 300)
             self.text(confirm.get("confirm"), f"{ptr}/confirm/confirm", 30, plain=True)
@@ -188,6 +201,7 @@ class _Validator:
                 for i, group in enumerate(groups):
                     gptr = f"{ptr}/option_groups/{i}"
                     group = group if isinstance(group, dict) else {}
+                    self.keys(group, blockkeys.OBJECT_KEYS["option_group"], gptr)
                     self.text(group.get("label"), f"{gptr}/label", 75, plain=True)
                     opts += self.options(group, gptr, 1, 100)
             self.initial(el, ptr, opts, multi=kind.startswith("multi_"))
@@ -251,6 +265,7 @@ class _Validator:
             self.err(f"{ptr}/type", f"unknown block type {kind!r}")
             return
         self.action_ids = set()  # Slack: action_id must be unique within its block
+        self.keys(b, blockkeys.BLOCK_KEYS.get(kind, frozenset({"type"})), ptr)
         block_id = b.get("block_id")
         self.string(block_id, f"{ptr}/block_id", 255)
         if isinstance(block_id, str):
@@ -291,8 +306,9 @@ class _Validator:
             self.image(b, ptr)
             if "title" in b:
                 self.text(b["title"], f"{ptr}/title", 2000, plain=True)
-        elif kind == "rich_text" and not isinstance(b.get("elements"), list):
-            self.err(f"{ptr}/elements", "must be an array")
+        elif kind == "rich_text":
+            for eptr, msg in blockkeys.rich_text_errors(b, ptr):
+                self.err(eptr, msg)
         elif kind == "file":
             self.string(b.get("external_id"), f"{ptr}/external_id", 255, required=True)
             if b.get("source") != "remote":
@@ -313,23 +329,29 @@ class _Validator:
             self.block(b, f"{ptr}/{i}")
 
 
-def validate_blocks(blocks: list, *, surface: str) -> list[str]:
-    """Errors Slack would report for ``blocks`` on ``surface`` (message/modal/home); [] if fine."""
+def validate_blocks(blocks: list, *, surface: str, sdk: bool = True) -> list[str]:
+    """Errors Slack would report for ``blocks`` on ``surface`` (message/modal/home); [] if
+    fine. With `sdk`, slack_sdk's Block Kit models give a second opinion (their errors are
+    marked ``slack_sdk:``)."""
     if surface not in BLOCK_LIMITS:
         raise ValueError(f"surface must be one of {sorted(BLOCK_LIMITS)}")
     v = _Validator()
     v.blocks(blocks, surface, "/blocks")
+    if sdk and not v.errors:
+        return blockkeys.sdk_block_errors(blocks)
     return v.errors
 
 
-def validate_view(view: dict) -> list[str]:
-    """Errors Slack would report for a modal or home tab view payload; [] if fine."""
+def validate_view(view: dict, *, sdk: bool = True) -> list[str]:
+    """Errors Slack would report for a modal or home tab view payload; [] if fine (with
+    `sdk`, slack_sdk's view model gives a second opinion, as in `validate_blocks`)."""
     v = _Validator()
     if not isinstance(view, dict):
         return ["must be a view object [json-pointer:/view]"]
     kind = view.get("type")
     if kind not in ("modal", "home"):
         return ["type must be one of modal, home [json-pointer:/view/type]"]
+    v.keys(view, blockkeys.OBJECT_KEYS[kind], "/view")
     v.blocks(view.get("blocks"), kind, "/view/blocks")
     if kind == "modal":
         v.text(view.get("title"), "/view/title", 24, plain=True)
@@ -343,6 +365,8 @@ def validate_view(view: dict) -> list[str]:
     v.string(view.get("callback_id"), "/view/callback_id", 255)
     v.string(view.get("private_metadata"), "/view/private_metadata", 3000)
     v.string(view.get("external_id"), "/view/external_id", 255)
+    if sdk and not v.errors:
+        return blockkeys.sdk_view_errors(view)
     return v.errors
 
 
@@ -446,8 +470,11 @@ class FakeSlack:
         team_id: str = "T0000TEST",
         scopes: str = DEFAULT_SCOPES,
         channels: dict[str, dict] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.seed = seed
+        # seconds, for trigger expiry; tests may pass a clock they move instead of sleeping
+        self.clock = clock
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self.scopes = scopes
@@ -481,6 +508,7 @@ class FakeSlack:
         self._external_ids: dict[str, str] = {}
         self._home_views: dict[str, str] = {}
         self._used_triggers: set[str] = set()
+        self._triggers: dict[str, float] = {}  # trigger id -> when it was issued (clock)
         self._dms: dict[str, str] = {}  # DM channel id -> user id(s)
         self._last_ts_us = 0
         self._counter = 0
@@ -566,9 +594,21 @@ class FakeSlack:
         with self._lock:
             self._users.setdefault(user_id, {}).update(profile)
 
-    def set_channel(self, channel_id: str, *, name: str, members: list[str]) -> None:
+    def set_channel(
+        self, channel_id: str, *, name: str, members: list[str], is_private: bool = False
+    ) -> None:
         with self._lock:
-            self._channels.setdefault(channel_id, {}).update(name=name, members=list(members))
+            self._channels.setdefault(channel_id, {}).update(
+                name=name, members=list(members), is_private=is_private
+            )
+
+    def issue_trigger(self) -> str:
+        """A trigger id as Slack puts in an interaction payload; views.open/push accept it
+        once, within TRIGGER_SECONDS of now on `clock`."""
+        with self._lock:
+            trigger = f"{self._next_id('')}.{int(time.time())}.{uuid.uuid4().hex[:10]}"
+            self._triggers[trigger] = self.clock()
+            return trigger
 
     # -- request pipeline -----------------------------------------------------------------------
 
@@ -590,6 +630,11 @@ class FakeSlack:
                 return self._reject(call, 200, "not_authed")
             if not token.startswith("xox"):
                 return self._reject(call, 200, "invalid_auth")
+            needed = missing_scope(method, set(self.scopes.split(",")))
+            if needed:
+                return self._reject(
+                    call, 200, "missing_scope", extra={"needed": needed, "provided": self.scopes}
+                )
             status = self._take_fault(method)
             if status:
                 return self._reject(call, status, f"http_{status}")
@@ -692,6 +737,17 @@ class FakeSlack:
             raise _ApiError("channel_not_found")
         return raw
 
+    def _member_of(self, channel: str, method: str) -> None:
+        """Slack: a bot writes only where it is a member (not_in_channel), except that
+        chat:write.public lets chat.postMessage into a public channel. DMs are the bot's."""
+        info = self._channels.get(channel)
+        if info is None or self.bot_user_id in info.get("members", []):
+            return
+        public_write = "chat:write.public" in self.scopes.split(",")
+        if public_write and method in PUBLIC_WRITE_METHODS and not info.get("is_private"):
+            return
+        raise _ApiError("channel_not_found" if info.get("is_private") else "not_in_channel")
+
     def _check_content(self, args: dict[str, Any]) -> None:
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             raise _ApiError("no_text")
@@ -722,6 +778,7 @@ class FakeSlack:
 
     def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        self._member_of(channel, "chat.postMessage")
         self._check_content(args)
         ts = self._next_ts()
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
@@ -746,6 +803,7 @@ class FakeSlack:
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        self._member_of(channel, "chat.update")
         ts = str(args.get("ts") or "")
         msg = self.messages.get((channel, ts))
         if msg is None:
@@ -758,7 +816,7 @@ class FakeSlack:
         return {"channel": channel, "ts": ts, "text": msg["text"], "message": self._public(msg)}
 
     def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        self._channel(args)
+        self._member_of(self._channel(args), "chat.postEphemeral")
         if not args.get("user"):
             raise _ApiError("user_not_found")
         self._check_content(args)
@@ -818,6 +876,11 @@ class FakeSlack:
         if not trigger:
             raise _invalid(["missing required field: trigger_id"])
         if trigger in self._used_triggers:
+            raise _ApiError("exchanged_trigger_id")
+        issued = self._triggers.get(trigger)
+        if issued is None:
+            raise _ApiError("invalid_trigger_id")
+        if self.clock() - issued > TRIGGER_SECONDS:
             raise _ApiError("expired_trigger_id")
         view = self._check_view(args, kind)
         self._used_triggers.add(trigger)  # consumed only when the view was accepted

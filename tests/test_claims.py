@@ -1,0 +1,219 @@
+"""Claims on the outbox and the inbox, raced on purpose: two bot processes (two engines on
+one database) read the same row as free, then both try to claim it. A barrier holds each
+one after its read and before its claim, so the race happens on every run, on SQLite and
+on PostgreSQL; the tests assert who won, never how long anything took.
+
+The barrier sits at the end of each engine's first read (after the row was seen free,
+before the claim): on SQLite a write transaction holds the file's write lock, so waiting
+inside one would only deadlock the other process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select, update
+
+from bot.app import Bot, build
+from bot.models import Inbox, Outbox, OutboxStatus
+from bot.models.base import READ_ONLY
+from bot.sandbox.fakeslack import FakeSlack
+from bot.slack.outbox import CLAIM_SECONDS, OutboxSender
+from bot.workflow import Actor, IntakeForm, Role, validate_intake
+from bot.workflow.inbox import Request
+from tests.conftest import COMPLAINTS, MKT, make_settings
+
+NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+RACE_TIMEOUT = 60  # a guard against a hang, not a measurement
+
+
+def engine_of(bot: Bot) -> Engine:
+    return bot.desk.sessions.kw["bind"]
+
+
+def hold_after_first_read(engine: Engine, barrier: threading.Barrier) -> None:
+    """Make the engine's first read transaction wait at `barrier` when it ends: a sender or
+    worker has then seen the row as free and not yet claimed it. (A read holds no SQLite
+    write lock, so the other process can reach the barrier too.)"""
+    fired: list[bool] = []
+
+    def after_read(conn: Any) -> None:
+        if not conn.get_execution_options().get(READ_ONLY, False) or fired:
+            return
+        fired.append(True)
+        barrier.wait()
+
+    event.listen(engine, "rollback", after_read)
+    event.listen(engine, "commit", after_read)
+
+
+def race(*work: Callable[[], Any]) -> list[Any]:
+    """Run each callable in its own thread at once; their results, in order."""
+    results: list[Any] = [None] * len(work)
+    errors: list[BaseException] = []
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        try:
+            results[i] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(work)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(RACE_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a racer hung"
+    assert errors == []
+    return results
+
+
+@pytest.fixture
+def two_bots(database_url: str, slack: FakeSlack) -> Iterator[tuple[Bot, Bot]]:
+    """Two bot processes' worth of engine, desk, inbox and sender on one database."""
+    settings = make_settings(database_url, slack.url)
+    bots = [
+        build(settings, clock=lambda: NOW, channel_interval=0, with_scheduler=False)
+        for _ in range(2)
+    ]
+    try:
+        yield bots[0], bots[1]
+    finally:
+        for b in bots:
+            b.stop()
+
+
+def file_one(bot: Bot) -> int:
+    form = IntakeForm(
+        customer="Acme",
+        contact="Li",
+        product="P-1",
+        lots="L1",
+        quantity="10",
+        via="phone",
+        description="Scratches",
+    )
+    filer = Actor(MKT, frozenset({Role.MARKETING}))
+    return bot.desk.file_complaint(validate_intake(form, today=NOW.date()), filer, NOW).id
+
+
+def cards_posted(slack: FakeSlack) -> list[Any]:
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["channel"] == COMPLAINTS and "thread_ts" not in c.args
+    ]
+
+
+def outbox(bot: Bot) -> list[Outbox]:
+    with bot.desk.sessions() as s:
+        return list(s.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+# --- the outbox -----------------------------------------------------------------------------
+
+
+def test_two_senders_racing_for_one_row_deliver_it_once(
+    two_bots: tuple[Bot, Bot], slack: FakeSlack
+) -> None:
+    a, b = two_bots
+    file_one(a)
+    heads = a.sender.heads()
+    assert heads and [h.id for h in heads] == [h.id for h in b.sender.heads()]  # both free
+    barrier = threading.Barrier(2, timeout=RACE_TIMEOUT)
+    for bot in (a, b):
+        hold_after_first_read(engine_of(bot), barrier)
+    started = race(a.sender.pump, b.sender.pump)
+    # each lane head was started by exactly one of them
+    assert sum(started) == len(heads)
+    assert a.sender.drain(30) and b.sender.drain(30)
+    assert len(cards_posted(slack)) == 1
+    rows = outbox(a)
+    assert [r.status for r in rows] == [OutboxStatus.SENT] * len(rows)
+    assert [r.attempts for r in rows] == [1] * len(rows)
+    dms = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == MKT]
+    assert len(dms) == 1  # the reporter's confirmation, once
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_an_expired_outbox_claim_is_taken_over(two_bots: tuple[Bot, Bot], slack: FakeSlack) -> None:
+    a, b = two_bots
+    file_one(a)
+    t0 = datetime.now(UTC) + timedelta(minutes=1)  # rows are due from when they were queued
+    clock_a, clock_b = Clock(t0), Clock(t0)
+    crashed = OutboxSender(a.desk.sessions, a.sender.delivery, clock=clock_a, channel_interval=0)
+    taker = OutboxSender(b.desk.sessions, b.sender.delivery, clock=clock_b, channel_interval=0)
+    try:
+        row = crashed.heads()[0]
+        assert crashed._claim(row)  # then its process dies without delivering
+        assert row.id not in [h.id for h in taker.heads()]
+        assert not taker._claim(row)
+        clock_b.now = t0 + timedelta(seconds=CLAIM_SECONDS)  # the claim still holds
+        assert row.id not in [h.id for h in taker.heads()] and not taker._claim(row)
+        clock_b.now += timedelta(seconds=1)  # expired: the other process takes it over
+        assert row.id in [h.id for h in taker.heads()]
+        assert taker.drain(30)
+    finally:
+        crashed.stop()
+        taker.stop()
+    assert len(cards_posted(slack)) == 1
+    assert all(r.status == OutboxStatus.SENT for r in outbox(a))
+
+
+# --- the inbox ------------------------------------------------------------------------------
+
+
+def accept(bot: Bot, key: str) -> None:
+    assert bot.desk.inbox.accept_request(
+        key=key,
+        kind="step",
+        user_id=MKT,
+        channel_id=COMPLAINTS,
+        payload={"step": "confirm_information", "case_id": 1, "seen_step": 1},
+        now=NOW,
+    )
+
+
+def test_two_workers_racing_for_one_request_get_it_once(two_bots: tuple[Bot, Bot]) -> None:
+    a, b = two_bots
+    accept(a, "action:U0MKT1:1.1:t1")
+    barrier = threading.Barrier(2, timeout=RACE_TIMEOUT)
+    for bot in (a, b):
+        hold_after_first_read(engine_of(bot), barrier)
+    got = race(a.desk.inbox.next_request, b.desk.inbox.next_request)
+    won = [r for r in got if r is not None]
+    assert len(won) == 1 and isinstance(won[0], Request)
+    assert won[0].key == "action:U0MKT1:1.1:t1"
+    # and neither gets it again while the claim holds
+    assert a.desk.inbox.next_request() is None and b.desk.inbox.next_request() is None
+    a.desk.inbox.finish_request(won[0], "done")  # (an unfinished request keeps stop() waiting)
+
+
+def test_an_expired_inbox_claim_is_taken_over(two_bots: tuple[Bot, Bot]) -> None:
+    a, b = two_bots
+    accept(a, "action:U0MKT1:2.2:t2")
+    first = a.desk.inbox.next_request()  # then this worker's process dies
+    assert first is not None
+    assert b.desk.inbox.next_request() is None
+    # the claim runs out: the inbox takes the wall clock, so its end is moved instead
+    with b.desk.sessions() as s, s.begin():
+        s.execute(
+            update(Inbox)
+            .where(Inbox.id == first.id)
+            .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    again = b.desk.inbox.next_request()
+    assert again is not None and again.id == first.id and again.key == first.key
+    assert a.desk.inbox.next_request() is None
+    b.desk.inbox.finish_request(again, "done")

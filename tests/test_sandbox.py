@@ -241,7 +241,8 @@ def test_requests_are_signed_and_the_bot_checks_the_signature(sandbox: Sandbox) 
 
 def test_response_actions_update_push_clear_as_slack_does() -> None:
     slack = SandboxSlack()
-    modal = {"type": "modal", "title": {"type": "plain_text", "text": "A"}, "blocks": []}
+    text = {"type": "section", "text": {"type": "mrkdwn", "text": "a"}}
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "A"}, "blocks": [text]}
     first = slack._store_view(modal)["view"]["id"]
     slack.modals["U1"] = [first]
     slack.apply_response_action("U1", first, {"response_action": "push", "view": modal})

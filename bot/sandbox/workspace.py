@@ -21,7 +21,9 @@ class SandboxSlack(FakeSlack):
     """The fake Slack of the test suite, remembering per person what Slack shows them."""
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None, **kw: Any) -> None:
-        self.clock = clock
+        # procedure time for message ts; FakeSlack's own `clock` (monotonic seconds) times
+        # trigger ids, as Slack's 3 s rule is about real time
+        self.page_clock = clock
         super().__init__(**kw)
         self.ephemerals: list[dict[str, Any]] = []
         self.trigger_users: dict[str, str] = {}
@@ -33,9 +35,9 @@ class SandboxSlack(FakeSlack):
 
     def _next_ts(self) -> str:
         """Message times follow the sandbox's clock, so the page shows procedure time."""
-        if self.clock is None:
+        if self.page_clock is None:
             return super()._next_ts()
-        now_us = int(self.clock().timestamp() * 1_000_000)
+        now_us = int(self.page_clock().timestamp() * 1_000_000)
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
@@ -82,10 +84,10 @@ class SandboxSlack(FakeSlack):
     # -- what a person does, as Slack's client would apply it -------------------------------
 
     def new_trigger(self, user: str) -> str:
+        trigger = self.issue_trigger()  # known to views.open: once, within 3 s, as in Slack
         with self._lock:
-            trigger = f"{self._next_id('')}.{self.team_id}.sandbox"
             self.trigger_users[trigger] = user
-            return trigger
+        return trigger
 
     def view(self, view_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -126,6 +126,11 @@ class Gateway:
             retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
         )
 
+    def close(self) -> None:
+        """Close this thread's kept-alive connections (before a fork, say)."""
+        for conn in self.client._conns.__dict__.pop("pool", {}).values():
+            conn.close()
+
     def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method through slack_sdk's own method (which knows whether Slack
         wants JSON, a form or a GET for it); raises SlackApiError or OSError."""

@@ -151,7 +151,6 @@ def cmd_doctor(_: argparse.Namespace) -> int:
     finally:
         root.handlers = saved
     ok = True
-    print("✓ settings: all present and well-formed")
     for check in checks:
         mark = "✓" if check.ok else "✗"
         print(f"{mark} {check.name}: {check.detail}")

@@ -67,6 +67,7 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
     reply = client.command(MKT, "new")
     requests += 1
     assert reply.status == 200, reply.body
+    bot.wait_idle(30)  # views.open is called after the ack
     view = fake.calls_to("views.open")[-1].args["view"]
     assert view["callback_id"] == intake_modal()["callback_id"]
     reply = client.submit(MKT, view, {**GOOD, "urgent": ["urgent"]})
@@ -84,6 +85,7 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
         )
         requests += 1
         assert reply.status == 200, reply.body
+        bot.wait_idle(30)  # a form is opened after the ack
         opened = fake.calls_to("views.open")[before:]
         if opened:
             reply = client.submit(user, opened[-1].args["view"], answers or {})
@@ -94,7 +96,18 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
             raise RuntimeError(f"step {name} did not happen")
     final = case_now(case_id)
     calls = Counter(c.method for c in fake.calls)
+    # what the transitions cause; forms opened (views.*) answer a click, and auth.test and
+    # user-group look-ups are per process, cached
+    caused = sum(
+        n
+        for method, n in calls.items()
+        if not method.startswith("views.") and method not in ("auth.test", "usergroups.users.list")
+    )
+    transitions = 1 + len(WALK)  # filing, then each step
     return {
+        "transitions": transitions,
+        "calls_caused_by_transitions": caused,
+        "calls_per_transition": round(caused / transitions, 2),
         "final_status": final.status,
         "closure": final.closure,
         "steps": len(WALK),

@@ -21,6 +21,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,10 +34,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.common import bot_env, check_database_name, proc_status, setup_fake, tree_status
+from bench.common import (
+    COMPLAINTS,
+    bot_env,
+    check_database_name,
+    proc_status,
+    setup_fake,
+    tree_status,
+)
 from bot.sandbox.fakeslack import FakeSlack, _Server
 
 log = logging.getLogger("bench.server")
+MARKER = re.compile(r"bench-(\d+)")  # in the customer name of the bench's submissions
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,6 +58,11 @@ class LeanFakeSlack(FakeSlack):
         super().__init__(**kw)
         self.counts: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
+        # end-to-end latency: when each card reached "Slack" (by the bench's marker in the
+        # customer's name) and each card update (by the card's ts), on the wall clock the
+        # bench shares with this process
+        self.cards_posted: dict[str, float] = {}
+        self.cards_updated: dict[str, list[float]] = {}
 
     def start(self) -> LeanFakeSlack:
         # http.server's listen backlog of 5 resets connections under bursts; Slack's own
@@ -59,10 +73,17 @@ class LeanFakeSlack(FakeSlack):
 
     def _dispatch(self, path: str, raw: dict[str, Any], auth: str, bad_body: bool) -> Any:
         status, payload, headers = super()._dispatch(path, raw, auth, bad_body)
+        now = time.time()
         with self._lock:
             method = path.removeprefix("/api/")
             if payload.get("ok"):
                 self.counts[method] += 1
+                if method == "chat.postMessage" and not raw.get("thread_ts"):
+                    marker = MARKER.search(json.dumps(raw.get("blocks") or ""))
+                    if marker and str(raw.get("channel")) == COMPLAINTS:
+                        self.cards_posted.setdefault(marker[1], now)
+                elif method == "chat.update":
+                    self.cards_updated.setdefault(str(raw.get("ts")), []).append(now)
             else:
                 self.failed[f"{method}:{payload.get('error')}"] += 1
             self.calls.clear()
@@ -129,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                     "fake_failed": dict(fake.failed),
                     "fake_process": proc_status(),
                     "app": tree_status(app.pid),
+                    "cards_posted": dict(fake.cards_posted),
+                    "cards_updated": dict(fake.cards_updated),
                 }
             body = json.dumps(out).encode()
             self.send_response(200)

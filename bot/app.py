@@ -205,7 +205,7 @@ def build(
     if role != "worker":
         listeners = ListenerExecutor(LISTENER_THREADS)
         app = _bolt_app(settings, desk, services, listeners, clock, token_verification)
-    if not settings.roles_configured:
+    if not settings.roles_configured and role != "worker":  # said once, not per process
         log.warning(
             "No roles configured (MARKETING_USERS, QUALITY_USERS, MANAGEMENT_USERS): "
             "everyone may take every step. Fine for a trial, not for production."
@@ -232,6 +232,17 @@ def build(
     return bot
 
 
+class _NoTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns
+    that the token will be unused; it is the client's own token, so the warning only
+    looks like a misconfiguration."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def _bolt_app(
     settings: Settings,
     desk: Desk,
@@ -243,6 +254,9 @@ def _bolt_app(
     client = WebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL
     )
+    bolt_log = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _NoTokenWarning) for f in bolt_log.filters):
+        bolt_log.addFilter(_NoTokenWarning())
     app = App(
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",

@@ -1,31 +1,105 @@
-"""`complaint-bot run | migrate | doctor`."""
+"""`complaint-bot run | migrate | doctor | export`."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import EXIT_CONFIG, Settings, SettingsError, load_database_url, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("bot")
 
+SANDBOX_HINT = (
+    "No Slack app set up yet? `complaint-bot sandbox` runs the bot against a local Slack "
+    "emulator, no Slack workspace needed."
+)
+# libraries whose INFO lines at every start read like news but are not: Alembic's plugin
+# set-up and migration context, APScheduler's job bookkeeping
+QUIET_LOGGERS = ("alembic", "apscheduler")
 
-def _settings() -> Settings:
+
+def _settings(command: str) -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        print("Copy .env.example to .env and fill it in; see the README.", file=sys.stderr)
-        raise SystemExit(2) from exc
+        print(f"complaint-bot {command}: the settings need fixing (.env or the environment):")
+        for problem in exc.problems:
+            print(f"  - {problem}")
+        if exc.no_slack and command == "run":
+            print(SANDBOX_HINT)
+        raise SystemExit(EXIT_CONFIG) from exc
+
+
+def fail(message: str, code: int = 1) -> SystemExit:
+    print(f"complaint-bot: {message}", file=sys.stderr)
+    return SystemExit(code)
+
+
+def masked(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(*, migrated: bool = True) -> Engine:
+    """The database of DATABASE_URL, for commands that need nothing else; one line, not a
+    traceback, when it cannot be opened or (with `migrated`) was never migrated."""
+    from pathlib import Path
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import schema_status
+    from bot.models import make_engine
+
+    url = load_database_url()
+    parsed = make_url(url)
+    local = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:")
+    if migrated and local and not Path(str(parsed.database)).exists():
+        raise fail(f"no database at {parsed.database} (DATABASE_URL={masked(url)})")
+    try:
+        engine = make_engine(url)
+        if not migrated:
+            return engine
+        current, head = schema_status(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
+        raise fail(f"cannot open the database {masked(url)}: {reason}") from exc
+    if current is None:
+        raise fail(
+            f"the database {masked(url)} has no complaint-desk tables: "
+            "run `complaint-bot migrate` first"
+        )
+    if current != head:
+        raise fail(
+            f"the database {masked(url)} is at revision {current}, this code expects {head}: "
+            "run `complaint-bot migrate`"
+        )
+    return engine
+
+
+def offline_settings(database_url: str) -> Settings:
+    """Settings for a command that reads the database and never talks to Slack: the
+    defaults, without the Slack values it does not need."""
+    return Settings(
+        slack_bot_token="",
+        slack_signing_secret="",
+        complaints_channel="",
+        management_channel="",
+        database_url=database_url,
+    )
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     from bot.db import migrate, schema_status
-    from bot.models import make_engine
 
-    settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(migrated=False)
     migrate(engine)
     current, head = schema_status(engine)
     print(f"database at revision {current} (latest {head})")
@@ -35,18 +109,18 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.supervisor import run
 
-    return run(_settings(), args.host)
+    return run(_settings("run"), args.host)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Print a case's full record as JSON (for an auditor, or the archive)."""
     import json
 
-    from bot.models import make_engine, make_session_factory
+    from bot.models import make_session_factory
     from bot.workflow import Desk, NotFound
 
-    settings = _settings()
-    desk = Desk(make_session_factory(make_engine(settings.database_url)), settings)
+    engine = open_database()
+    desk = Desk(make_session_factory(engine), offline_settings(str(engine.url)))
     try:
         record = desk.export_case(args.ref)
     except NotFound as exc:
@@ -64,13 +138,28 @@ def cmd_doctor(_: argparse.Namespace) -> int:
     except SettingsError as exc:
         print("✗ settings\n" + "\n".join(f"    {p}" for p in exc.problems))
         return 1
+    # the report is printed whole, and the log lines the checks caused after it, so the
+    # two never interleave (a failed call logs its own error as it happens)
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [handler]
+    try:
+        checks = run_checks(settings)
+    finally:
+        root.handlers = saved
     ok = True
-    for check in run_checks(settings):
+    for check in checks:
         mark = "✓" if check.ok else "✗"
         print(f"{mark} {check.name}: {check.detail}")
         if not check.ok and check.fix:
             print(f"    fix: {check.fix}")
         ok &= check.ok
+    sys.stdout.flush()
+    if buffer.getvalue():
+        print("log lines written during the checks:\n" + buffer.getvalue(), file=sys.stderr)
     return 0 if ok else 1
 
 
@@ -117,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return int(args.func(args))
 
 

@@ -19,16 +19,88 @@ DEFAULT_UNITS = ("production", "development", "purchasing", "warehouse")
 _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_RE = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_UNIT_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_HOURS_RE = re.compile(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")
+_UNIT_FORBIDDEN = "=;,"  # they separate names and members in RESPONSIBLE_UNITS
+UNIT_NAME_MAX = 40  # the name is a select option's value and text (Block Kit: 75 chars)
+
+# exit code of a start that cannot succeed until someone edits the settings (sysexits'
+# EX_CONFIG): the supervisor does not restart a child that exits with it
+EXIT_CONFIG = 78
+
+# README § Slack set-up: where each Slack value comes from
+SLACK_SETUP = "README § Slack set-up"
+WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token, xoxb-… (Slack app > OAuth & Permissions)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret (Slack app > Basic Information)",
+    "SLACK_APP_TOKEN": (
+        "an app-level token, xapp-… (Slack app > Basic Information > App-Level Tokens), "
+        "or leave it empty for HTTP mode"
+    ),
+    "channel": "the channel's id, C… (channel details > About > Channel ID)",
+    "user": "member ids, U… (profile > ⋮ > Copy member ID), or user-group ids, S…",
+}
+# the placeholders .env.example ships with (a test keeps this list in step with the file):
+# a first start with them must say what to fill in, not crash-loop against Slack
+EXAMPLE_IDS = frozenset(
+    {
+        "C0123ABCD",
+        "C0456EFGH",
+        "C0789IJKL",
+        "C0ABCMNOP",
+        "U0123AAAA",
+        "U0123BBBB",
+        "U0123CCCC",
+        "S0123DDDD",
+        "U0123EEEE",
+        "U0123FFFF",
+        "S0123GGGG",
+        "U0123HHHH",
+    }
+)
+SLACK_SETTINGS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "COMPLAINTS_CHANNEL",
+)
 
 
 class SettingsError(ValueError):
-    """Raised with every problem found, one per line."""
+    """Raised with every problem found, one per line. `no_slack`: not one Slack setting
+    holds a real value yet (a first start, straight from .env.example)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, no_slack: bool = False) -> None:
         self.problems = problems
+        self.no_slack = no_slack
         super().__init__("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def is_example(value: str) -> bool:
+    """True for a placeholder of .env.example (`xoxb-your-bot-token`, `C0123ABCD`)."""
+    return "your-" in value.lower() or value in EXAMPLE_IDS
+
+
+def _example(name: str, where: str) -> str:
+    return f"{name} still holds the example value from .env.example: put in {where} ({SLACK_SETUP})"
+
+
+def clock_time(text: str) -> tuple[int, int] | None:
+    """(hour, minute) of a real time of day written HH:MM, else None."""
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if m is None:
+        return None
+    hour, minute = int(m[1]), int(m[2])
+    return (hour, minute) if hour <= 23 and minute <= 59 else None
+
+
+def working_hours_problem(text: str) -> str | None:
+    """What is wrong with WORKING_HOURS (the calendar's own parser then accepts it)."""
+    start, sep, end = text.partition("-")
+    a, b = clock_time(start.strip()), clock_time(end.strip())
+    if not sep or a is None or b is None:
+        return f"WORKING_HOURS: {text!r} is not a span of real times like 08:30-17:30"
+    if b <= a:
+        return f"WORKING_HOURS: {text!r} must end after it starts, on the same day"
+    return None
 
 
 @dataclass(frozen=True)
@@ -77,6 +149,17 @@ class Settings:
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    def describe(self, port: int | None = None) -> str:
+        """Mode, port, database (password masked) and channels: a process's start line."""
+        mode = "Socket Mode" if self.socket_mode else f"HTTP mode, port {port or self.port}"
+        db = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.database_url)
+        channels = f"complaints {self.complaints_channel}"
+        if self.management_channel != self.complaints_channel:
+            channels += f", management {self.management_channel}"
+        if self.alert_channels:
+            channels += ", alerts " + " ".join(self.alert_channels)
+        return f"{mode}, database {db}, channels: {channels}"
+
     @property
     def roles_configured(self) -> bool:
         return not (self.marketing.empty and self.quality.empty and self.management.empty)
@@ -89,15 +172,28 @@ def _split(value: str) -> list[str]:
 def _members(name: str, value: str, problems: list[str]) -> RoleMembers:
     users, groups = set(), set()
     for item in _split(value):
-        if _USER_RE.match(item):
+        if item in EXAMPLE_IDS:
+            problems.append(_example(name, WHERE["user"]))
+        elif _USER_RE.match(item):
             users.add(item)
         elif _GROUP_RE.match(item):
             groups.add(item)
         else:
             problems.append(
-                f"{name}: {item!r} is neither a user id (U…/W…) nor a user-group id (S…)"
+                f"{name}: {item!r} is neither a user id (U…/W…) nor a user-group id (S…); "
+                f"put in {WHERE['user']}"
             )
     return RoleMembers(frozenset(users), frozenset(groups))
+
+
+def _channel(name: str, value: str, problems: list[str]) -> None:
+    if is_example(value):
+        problems.append(_example(name, WHERE["channel"]))
+    elif not _CHANNEL_RE.match(value):
+        problems.append(
+            f"{name}: {value!r} is not a channel id (a name like #complaints will not do): "
+            f"put in {WHERE['channel']}"
+        )
 
 
 def _dates(name: str, value: str, problems: list[str]) -> tuple[date, ...]:
@@ -111,19 +207,29 @@ def _dates(name: str, value: str, problems: list[str]) -> tuple[date, ...]:
 
 
 def _units(value: str, problems: list[str]) -> dict[str, RoleMembers]:
-    """`production=U01,S02;development=U03` — the names are what TQ picks from."""
+    """`production=U01,S02;生产部=U03` — the names are what TQ picks from: any text
+    but the separators, in the company's own language."""
     if not value.strip():
         return {u: RoleMembers() for u in DEFAULT_UNITS}
     units: dict[str, RoleMembers] = {}
     for part in value.split(";"):
         if not part.strip():
             continue
-        name, _, ids = part.partition("=")
-        name = name.strip().lower()
-        if not _UNIT_RE.match(name):
+        raw, _, ids = part.partition("=")
+        name = " ".join(raw.split()).lower()
+        if not name or any(c in name for c in _UNIT_FORBIDDEN):
             problems.append(
-                f"RESPONSIBLE_UNITS: {name!r} is not a unit name (lower-case letters, digits, -)"
+                f"RESPONSIBLE_UNITS: {part.strip()!r} does not start with a unit name "
+                "(like production=U0123FFFF or 生产部=U0123FFFF)"
             )
+            continue
+        if len(name) > UNIT_NAME_MAX:
+            problems.append(
+                f"RESPONSIBLE_UNITS: {name!r} is longer than {UNIT_NAME_MAX} characters"
+            )
+            continue
+        if name in units:
+            problems.append(f"RESPONSIBLE_UNITS: {name!r} is named twice")
             continue
         units[name] = _members(f"RESPONSIBLE_UNITS[{name}]", ids, problems)
     return units
@@ -139,8 +245,7 @@ def _bool(name: str, value: str, problems: list[str]) -> bool:
     return True
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-    """Read settings from `env` (default: the process environment, after `.env`)."""
+def _environ(env: Mapping[str, str] | None, dotenv: bool) -> Mapping[str, str]:
     if env is None:
         if dotenv:
             from dotenv import find_dotenv, load_dotenv
@@ -148,6 +253,18 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
             # the .env of the directory the bot is started in, not of the installed package
             load_dotenv(find_dotenv(usecwd=True), override=False)
         env = os.environ
+    return env
+
+
+def load_database_url(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> str:
+    """DATABASE_URL alone: the commands that only read (or migrate) the database need no
+    Slack settings."""
+    return (_environ(env, dotenv).get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings from `env` (default: the process environment, after `.env`)."""
+    env = _environ(env, dotenv)
     problems: list[str] = []
 
     def get(name: str, default: str = "") -> str:
@@ -155,16 +272,22 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
 
     bot_token = get("SLACK_BOT_TOKEN")
     if not bot_token:
-        problems.append("SLACK_BOT_TOKEN is missing (Slack app > OAuth & Permissions, xoxb-…)")
+        problems.append(f"SLACK_BOT_TOKEN is missing: put in {WHERE['SLACK_BOT_TOKEN']}")
+    elif is_example(bot_token):
+        problems.append(_example("SLACK_BOT_TOKEN", WHERE["SLACK_BOT_TOKEN"]))
     elif not bot_token.startswith("xoxb-"):
         problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     app_token = get("SLACK_APP_TOKEN") or None
-    if app_token and not app_token.startswith("xapp-"):
+    if app_token and is_example(app_token):
+        problems.append(_example("SLACK_APP_TOKEN", WHERE["SLACK_APP_TOKEN"]))
+    elif app_token and not app_token.startswith("xapp-"):
         problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
     secret = get("SLACK_SIGNING_SECRET")
-    if not secret and not app_token:
+    if secret and is_example(secret):
+        problems.append(_example("SLACK_SIGNING_SECRET", WHERE["SLACK_SIGNING_SECRET"]))
+    elif not secret and not app_token:
         problems.append(
-            "SLACK_SIGNING_SECRET is missing (Slack app > Basic Information); "
+            f"SLACK_SIGNING_SECRET is missing: put in {WHERE['SLACK_SIGNING_SECRET']}; "
             "HTTP mode needs it to verify requests"
         )
     api_url = get("SLACK_API_URL") or None
@@ -177,17 +300,16 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     complaints = get("COMPLAINTS_CHANNEL")
     if not complaints:
         problems.append(
-            "COMPLAINTS_CHANNEL is missing (the channel id, C…, where cases are posted)"
+            f"COMPLAINTS_CHANNEL is missing: put in {WHERE['channel']}, where cases are posted"
         )
-    elif not _CHANNEL_RE.match(complaints):
-        problems.append(f"COMPLAINTS_CHANNEL: {complaints!r} is not a channel id like C0123ABCD")
+    else:
+        _channel("COMPLAINTS_CHANNEL", complaints, problems)
     management = get("MANAGEMENT_CHANNEL") or complaints
-    if management and not _CHANNEL_RE.match(management):
-        problems.append(f"MANAGEMENT_CHANNEL: {management!r} is not a channel id like C0123ABCD")
+    if get("MANAGEMENT_CHANNEL"):
+        _channel("MANAGEMENT_CHANNEL", management, problems)
     alert_channels = tuple(_split(get("ALERT_CHANNELS")))
     for ch in alert_channels:
-        if not _CHANNEL_RE.match(ch):
-            problems.append(f"ALERT_CHANNELS: {ch!r} is not a channel id")
+        _channel("ALERT_CHANNELS", ch, problems)
 
     port_s = get("PORT", "3000")
     port = 3000
@@ -203,8 +325,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         problems.append(f"TIMEZONE: {tz!r} is not an IANA time zone like Asia/Shanghai")
 
     hours = get("WORKING_HOURS", "08:30-17:30")
-    if not _HOURS_RE.match(hours):
-        problems.append(f"WORKING_HOURS: {hours!r} is not like 08:30-17:30")
+    if hours_problem := working_hours_problem(hours):
+        problems.append(hours_problem)
 
     def number(name: str, default: str, kind: type = float, minimum: float = 0) -> float:
         raw = get(name, default)
@@ -231,8 +353,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         else:
             problems.append(f"ESCALATION_WORKING_DAYS: {p!r} is not a positive whole number")
     digest = get("DIGEST_TIME", "08:45")
-    if not re.match(r"^\d{1,2}:\d{2}$", digest):
-        problems.append(f"DIGEST_TIME: {digest!r} is not like 08:45")
+    if clock_time(digest) is None:
+        problems.append(f"DIGEST_TIME: {digest!r} is not a time of day like 08:45")
 
     settings = Settings(
         slack_bot_token=bot_token,
@@ -264,5 +386,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         log_level=get("LOG_LEVEL", "INFO").upper(),
     )
     if problems:
-        raise SettingsError(problems)
+        unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]
+        raise SettingsError(problems, no_slack=len(unset) == len(SLACK_SETTINGS))
     return settings

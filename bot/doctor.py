@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import WHERE, RoleMembers, Settings
+from bot.slack.reach import REFUSED_TOKEN_ERRORS, api_error, unreachable_reason
 
-# scopes the bot uses (manifest.yml grants exactly these)
+if TYPE_CHECKING:
+    from bot.slack.gateway import Gateway
+
+# scopes the bot uses; manifest.yml grants exactly these, and tests/test_scopes.py derives
+# them from the Web API methods, Block Kit elements and events the code uses
 REQUIRED_SCOPES = {
     "commands": "the /complaint command",
-    "chat:write": "posting the case card and thread",
-    "im:write": "direct messages to managers and owners",
+    "chat:write": "the case card, its thread, alerts and direct messages",
     "channels:read": "checking the bot is in the complaints channel",
     "groups:read": "the same for a private complaints channel",
+    "users:read": "checking that the people in the settings exist",
     "usergroups:read": "roles given as user groups",
     "channels:history": "keeping thread replies in the case timeline",
     "groups:history": "thread replies in a private complaints channel",
+    "files:read": "evidence files attached in the complaint form (file_input)",
 }
 
 
@@ -64,13 +71,36 @@ def run_checks(settings: Settings) -> list[Check]:
     gw = Gateway(settings.slack_bot_token, settings.slack_api_url)
     try:
         resp = gw.client.auth_test()
-    except (SlackApiError, OSError) as exc:
+    except SlackApiError as exc:
+        error = api_error(exc)
+        if error in REFUSED_TOKEN_ERRORS:
+            checks.append(
+                Check(
+                    "bot token",
+                    False,
+                    f"Slack refused it ({error})",
+                    f"put in {WHERE['SLACK_BOT_TOKEN']}, then reinstall the app if needed",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "slack",
+                    False,
+                    f"{gw.client.base_url} answered {error or exc.response.status_code}",
+                    "Slack may be having trouble (https://slack-status.com); "
+                    "check SLACK_API_URL if you changed it",
+                )
+            )
+        return checks
+    except OSError as exc:
         checks.append(
             Check(
-                "bot token",
+                "slack",
                 False,
-                f"auth.test failed: {exc}",
-                "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+                f"unreachable at {gw.client.base_url}: {unreachable_reason(exc) or exc}",
+                "this is the network, not the token: check DNS, the firewall, the proxy "
+                "(HTTPS_PROXY) and SLACK_API_URL",
             )
         )
         return checks
@@ -121,7 +151,7 @@ def run_checks(settings: Settings) -> list[Check]:
                     label,
                     False,
                     f"{channel}: {err.get('error', exc)}",
-                    "use the channel id (channel details > About > Channel ID)",
+                    f"put in {WHERE['channel']}",
                 )
             )
 
@@ -135,6 +165,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks.append(
             Check("roles", True, "none configured: everyone may take every step (trial mode)")
         )
+    checks.extend(_people(gw, roles))
     for name, members in roles.items():
         for group in sorted(members.groups):
             try:
@@ -149,3 +180,33 @@ def run_checks(settings: Settings) -> list[Check]:
                 )
                 checks.append(Check(f"{name} group {group}", False, str(err or exc), fix))
     return checks
+
+
+def _people(gw: Gateway, roles: dict[str, RoleMembers]) -> list[Check]:
+    """users.info for each configured person: a typo'd or departed id names nobody, and
+    the steps it should unlock would stay locked."""
+    missing: dict[str, list[str]] = {}
+    seen = 0
+    for name, members in roles.items():
+        for uid in sorted(members.users):
+            seen += 1
+            try:
+                user = gw.call("users.info", user=uid).get("user", {})
+                problem = "deactivated" if user.get("deleted") else None
+            except (SlackApiError, OSError) as exc:
+                problem = api_error(exc) or str(exc)
+            if problem:
+                missing.setdefault(name, []).append(f"{uid} ({problem})")
+    if not seen:
+        return []
+    if not missing:
+        return [Check("people", True, f"all {seen} configured user ids exist")]
+    return [
+        Check(
+            f"people in {name}",
+            False,
+            "no such active user: " + ", ".join(ids),
+            f"put in {WHERE['user']}",
+        )
+        for name, ids in missing.items()
+    ]

@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.config import Settings
+from bot.config import EXIT_CONFIG, Settings
+from bot.slack.reach import SlackUnreachable, TokenRefused
 from bot.wakeup import InFlight
 
 log = logging.getLogger("bot.supervisor")
@@ -42,7 +43,6 @@ def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Ca
         server = create_server(bot.wsgi(), sockets=[sock], threads=WEB_THREADS)
     else:
         server = create_server(bot.wsgi(), host=host, port=port, threads=WEB_THREADS)
-    log.info("complaint desk listening on http://%s:%s/slack/events", host, port)
 
     def run() -> None:
         with contextlib.suppress(OSError):  # the socket is closed under select() on stop
@@ -57,7 +57,6 @@ def serve_socket_mode(bot: Any, settings: Settings) -> Callable[[], None]:
 
     handler = SocketModeHandler(bot.app, settings.slack_app_token)
     handler.connect()
-    log.info("complaint desk running in Socket Mode")
     return handler.close
 
 
@@ -68,11 +67,29 @@ def wait_for_signal() -> None:
     stop.wait()
 
 
+def build_checked(settings: Settings, **kwargs: Any) -> Any:
+    """`bot.app.build`, with Bolt's start-up auth.test failures turned into one line:
+    TokenRefused (settings must change: not restarted) or SlackUnreachable."""
+    from slack_bolt.error import BoltError
+
+    from bot.app import build
+    from bot.slack.gateway import Gateway
+    from bot.slack.reach import check_token, unreachable_reason
+
+    try:
+        return build(settings, **kwargs)
+    except BoltError:
+        check_token(Gateway(settings.slack_bot_token, settings.slack_api_url))
+        raise
+    except OSError as exc:
+        reason = unreachable_reason(exc) or f"{exc.__class__.__name__}: {exc}"
+        raise SlackUnreachable(f"Slack unreachable: {reason}") from exc
+
+
 def run_single(settings: Settings, host: str) -> int:
     """Everything in this process (WORKER_PROCESS=false)."""
-    from bot.app import build
-
-    bot = build(settings)
+    bot = build_checked(settings)
+    log.info("complaint desk, one process %d: %s", os.getpid(), settings.describe())
     bot.start_background()
     try:
         if settings.socket_mode:
@@ -94,9 +111,8 @@ def _child(
     pipe: tuple[int, int],
     host: str,
     in_flight: InFlight,
+    port: int,
 ) -> int:
-    from bot.app import build
-
     read_fd, write_fd = pipe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
@@ -105,20 +121,20 @@ def _child(
         if sock is not None:
             sock.close()
         os.nice(WORKER_NICENESS)
-        bot = build(settings, run_migrations=False, role="worker", in_flight=in_flight)
+        bot = build_checked(settings, run_migrations=False, role="worker", in_flight=in_flight)
         relay_stop = threading.Event()
         bot.wakeup.listen_to(read_fd, relay_stop)
         bot.start_background()
         close: Callable[[], None] = relay_stop.set
     else:
         os.close(read_fd)
-        bot = build(settings, run_migrations=False, role="web", in_flight=in_flight)
+        bot = build_checked(settings, run_migrations=False, role="web", in_flight=in_flight)
         bot.wakeup.send_to(write_fd)
         if settings.socket_mode:
             close = serve_socket_mode(bot, settings)
         else:
             close = serve_http(bot, sock, host, settings.port)
-    log.info("%s process %d started", role, os.getpid())
+    log.info("%s process %d started: %s", role, os.getpid(), settings.describe(port))
     try:
         wait_for_signal()
         close()
@@ -137,6 +153,7 @@ class Supervisor:
         self.sock: socket.socket | None = None
         self.pipe = os.pipe()
         self.in_flight = InFlight(shared=True)
+        self.exit_code = 0
 
     def listen(self) -> None:
         if self.settings.socket_mode:
@@ -144,7 +161,6 @@ class Supervisor:
         sock = socket.create_server((self.host, self.settings.port), backlog=1024)
         sock.set_inheritable(True)
         self.sock = sock
-        log.info("listening on http://%s:%s/slack/events", self.host, self.settings.port)
 
     def migrate(self) -> None:
         """Migrate in a short-lived child: Alembic is then never loaded in this process,
@@ -176,7 +192,14 @@ class Supervisor:
         if pid == 0:  # the child
             code = 1
             try:
-                code = _child(role, self.settings, self.sock, self.pipe, self.host, self.in_flight)
+                code = _child(
+                    role, self.settings, self.sock, self.pipe, self.host, self.in_flight, self.port
+                )
+            except TokenRefused as exc:  # restarting cannot help: someone must edit .env
+                log.error("%s", exc)
+                code = EXIT_CONFIG
+            except SlackUnreachable as exc:  # the network may come back: restarted
+                log.error("%s process: %s", role, exc)
             except BaseException:  # noqa: BLE001 - logged; the supervisor restarts us
                 log.exception("%s process crashed", role)
             finally:
@@ -202,6 +225,7 @@ class Supervisor:
         self.migrate()  # once, before any child connects
 
         self.listen()
+        log.info("supervisor %d: %s", os.getpid(), self.settings.describe(self.port))
         signal.signal(signal.SIGTERM, self._signal)
         signal.signal(signal.SIGINT, self._signal)
         gc.freeze()  # the collector would otherwise write to (and so copy) shared pages
@@ -218,6 +242,10 @@ class Supervisor:
                 continue
             role, started = child
             code = os.waitstatus_to_exitcode(status)
+            if code == EXIT_CONFIG:  # failed its start-up checks: stop, as a restart would
+                self._signal(signal.SIGTERM, None)
+                self.exit_code = EXIT_CONFIG
+                continue
             # a child that ran a while gets restarted at once; one that keeps dying, slower
             lived = time.monotonic() - started
             pauses[role] = 0.0 if lived > 60 else min(30.0, pauses[role] * 2 or 1.0)
@@ -228,16 +256,49 @@ class Supervisor:
             if not self.stopping:
                 self.spawn(role)
         log.info("stopped")
-        return 0
+        return self.exit_code
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1] if self.sock is not None else self.settings.port
+
+
+def check_slack(settings: Settings) -> int | None:
+    """One auth.test before anything starts: a refused token ends the start here, in one
+    line (EXIT_CONFIG); an unreachable Slack is said once, and the bot starts anyway."""
+    from bot.slack.gateway import Gateway
+    from bot.slack.reach import check_token
+
+    gw = Gateway(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        check_token(gw)
+    except TokenRefused as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    except SlackUnreachable as exc:
+        log.warning("%s; starting anyway, and trying again", exc)
+    finally:
+        gw.close()
+    return None
 
 
 def run(settings: Settings, host: str) -> int:
-    if not settings.worker_process or not hasattr(os, "fork"):
-        return run_single(settings, host)
-    if _in_memory(settings.database_url):
-        log.warning("an in-memory database cannot be shared by two processes; one process")
-        return run_single(settings, host)
-    return Supervisor(settings, host).run()
+    refused = check_slack(settings)
+    if refused is not None:
+        return refused
+    try:
+        if not settings.worker_process or not hasattr(os, "fork"):
+            return run_single(settings, host)
+        if _in_memory(settings.database_url):
+            log.warning("an in-memory database cannot be shared by two processes; one process")
+            return run_single(settings, host)
+        return Supervisor(settings, host).run()
+    except TokenRefused as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    except SlackUnreachable as exc:
+        log.error("%s", exc)
+        return 1
 
 
 def _in_memory(url: str) -> bool:

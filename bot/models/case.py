@@ -51,6 +51,8 @@ class Case(Base):
         UniqueConstraint("ref"),
         Index("ix_cases_open_status", "is_open", "status"),
         Index("ix_cases_reporter_open", "reporter_id", "is_open"),
+        # every threaded message in the channel looks its case up by the card's ts
+        Index("ix_cases_card", "channel_id", "card_ts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +162,7 @@ class Report(Base):
 
 class LotCheck(Base):
     __tablename__ = "lot_checks"
+    __table_args__ = (Index("ix_lot_checks_case", "case_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

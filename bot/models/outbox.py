@@ -26,6 +26,7 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         Index("ix_outbox_lane", "lane", "status", "id"),
+        Index("ix_outbox_case", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

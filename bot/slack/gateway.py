@@ -125,6 +125,13 @@ class Gateway:
             timeout=timeout,
             retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
         )
+        self._workspace_url: str | None = None
+        self._url_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close this thread's kept-alive connections (before a fork, say)."""
+        for conn in self.client._conns.__dict__.pop("pool", {}).values():
+            conn.close()
 
     def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method through slack_sdk's own method (which knows whether Slack
@@ -133,8 +140,17 @@ class Gateway:
         return dict(resp.data) if isinstance(resp.data, dict) else {}
 
     def permalink(self, channel: str, ts: str) -> str | None:
-        """The card's link; None when Slack says it has none, an exception (so the outbox
-        retries) when Slack is only briefly unavailable."""
+        """The link of a message, built from the workspace's URL (auth.test, once per
+        process) as Slack builds it, instead of one chat.getPermalink per message sent;
+        an exception (so the outbox retries) when Slack is only briefly unavailable."""
+        try:
+            base = self.workspace_url()
+        except (SlackApiError, OSError) as exc:
+            if classify(exc).retry:
+                raise
+            base = None
+        if base:
+            return f"{base}archives/{channel}/p{ts.replace('.', '')}"
         try:
             return self.call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")
         except (SlackApiError, OSError) as exc:
@@ -142,6 +158,14 @@ class Gateway:
                 raise
             log.info("no permalink for %s/%s: %s", channel, ts, exc)
             return None
+
+    def workspace_url(self) -> str | None:
+        """`https://acme.slack.com/`, from auth.test, asked once."""
+        with self._url_lock:
+            if self._workspace_url is None:
+                url = str(self.call("auth.test").get("url") or "")
+                self._workspace_url = url if not url or url.endswith("/") else url + "/"
+            return self._workspace_url or None
 
 
 def classify(exc: BaseException) -> Failure:

@@ -163,11 +163,17 @@ def test_message_errors(fake: FakeSlack, client: WebClient) -> None:
 
 def test_channel_names_users_and_dms(fake: FakeSlack, client: WebClient) -> None:
     assert client.chat_postMessage(channel="#complaints", text="x")["channel"] == CHANNEL
-    dm = client.conversations_open(users="U0000ALICE")["channel"]["id"]
-    assert (
-        dm.startswith("D") and dm == client.conversations_open(users="U0000ALICE")["channel"]["id"]
-    )
-    assert client.chat_postMessage(channel="U0000ALICE", text="hi")["channel"] == dm
+    # the bot DMs by posting to a user id; conversations.open would need im:write, which the
+    # manifest does not ask for
+    dm = client.chat_postMessage(channel="U0000ALICE", text="hi")["channel"]
+    assert dm.startswith("D")
+    assert client.chat_postMessage(channel="U0000ALICE", text="again")["channel"] == dm
+    with pytest.raises(SlackApiError, match="missing_scope"):
+        client.conversations_open(users="U0000ALICE")
+    with FakeSlack(scopes=fake.scopes + ",im:write") as wider:
+        other = WebClient(token="xoxb-t", base_url=wider.url)
+        opened = other.conversations_open(users="U0000ALICE")["channel"]["id"]
+        assert opened == other.chat_postMessage(channel="U0000ALICE", text="hi")["channel"]
     eph = client.chat_postEphemeral(channel=CHANNEL, user="U0000ALICE", text="only you")
     assert "message_ts" in eph
 

@@ -195,10 +195,10 @@ class SocketModeClient:
     def _greeted(self, ws: ClientConnection) -> None:
         with self._lock:
             old, self._current = self._current, ws
-            self._connected.set()
             self.hellos += 1
             first = self.hellos == 1
         log.info("connected to Slack in Socket Mode" if first else "reconnected to Slack")
+        self._connected.set()
         if old is not None and old is not ws:
             threading.Thread(target=old.close, name="socket-mode-close", daemon=True).start()
 

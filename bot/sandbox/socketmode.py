@@ -56,6 +56,9 @@ class SocketModeServer:
         self.envelopes: list[Envelope] = []
         self.hellos = 0  # connections greeted, ever
         self.refused = 0  # connections with an unknown or used ticket
+        # cleared: connections are accepted but not greeted until it is set again
+        self.greeting = threading.Event()
+        self.greeting.set()
         self._tickets: set[str] = set()
         self._open: dict[int, ServerConnection] = {}  # connection number -> connection
         self._numbers = itertools.count(1)
@@ -191,6 +194,9 @@ class SocketModeServer:
             self._open[number] = conn
             hello["num_connections"] = len(self._open)
         try:
+            while not self.greeting.wait(0.05):
+                if self._server is None:
+                    return
             conn.send(json.dumps(hello))
             with self._lock:
                 self.hellos += 1

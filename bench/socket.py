@@ -142,6 +142,8 @@ def measure_client(fake: FakeSlack, rounds: int, builtin: bool) -> dict[str, Any
             ok = server.wait_for_hellos(hellos + 1, 30)
             reconnect.append((time.monotonic() - start) * 1000 if ok else float("inf"))
             first_after_drop.append(_ack_ms(_request(server)))
+            if not ok:
+                break  # it did not come back within 30 s; the next rounds would not either
             time.sleep(0.3)
     finally:
         close()

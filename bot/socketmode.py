@@ -78,6 +78,8 @@ class SocketModeClient:
         self.api_url = api_url
         self.hellos = 0  # connections Slack has greeted
         self._current: ClientConnection | None = None
+        self._links: set[ClientConnection] = set()  # every open one, greeted or not yet
+        self._pause = 0.0  # before the next connection attempt
         self._connected = threading.Event()  # the current connection has had its hello
         self._wanted = threading.Event()  # a new connection is needed
         self._closed = threading.Event()
@@ -105,10 +107,10 @@ class SocketModeClient:
         self._closed.set()
         self._wanted.set()
         with self._lock:
-            current, self._current = self._current, None
+            links, self._current = list(self._links), None
             self._connected.clear()
-        if current is not None:
-            current.close()
+        for ws in links:
+            ws.close()
         if self._keeper is not None:
             self._keeper.join(timeout=2)
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -117,30 +119,33 @@ class SocketModeClient:
 
     def _keep(self) -> None:
         """Open a connection whenever one is needed: at start, on Slack's `disconnect`, and
-        when the current one drops; after a failure, pause 0.5 s, then 1 s, 2 s … 30 s."""
-        pause = 0.0
+        when the current one drops. The first attempt after a greeted connection is
+        immediate; attempts that fail (or connect but get no hello) pause 0.5 s, 1 s … 30 s."""
         while True:
             self._wanted.wait()
-            if self._closed.is_set():
+            if self._closed.wait(self._pause):
                 return
             self._wanted.clear()
+            self._pause = min(MAX_PAUSE, self._pause * 2 or 0.5)  # a hello resets it
             try:
                 ws = self._open()
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or exc)
                 log.error("Slack refused SLACK_APP_TOKEN (%s): %s", error, refusal_fix(error))
+                self._wanted.set()
+                continue
             except Exception as exc:  # noqa: BLE001 - network, timeout, handshake: retried
                 log.warning("could not connect to Slack in Socket Mode: %r", exc)
-            else:
-                pause = 0.0
-                threading.Thread(
-                    target=self._read, args=(ws,), name="socket-mode-reader", daemon=True
-                ).start()
+                self._wanted.set()
                 continue
-            pause = min(MAX_PAUSE, pause * 2 or 0.5)
-            if self._closed.wait(pause):
+            with self._lock:
+                self._links.add(ws)
+            if self._closed.is_set():  # close() came while this one was opening
+                ws.close()
                 return
-            self._wanted.set()
+            threading.Thread(
+                target=self._read, args=(ws,), name="socket-mode-reader", daemon=True
+            ).start()
 
     def _open(self) -> ClientConnection:
         client = WebClient(base_url=self.api_url or WebClient.BASE_URL, timeout=OPEN_TIMEOUT)
@@ -166,6 +171,7 @@ class SocketModeClient:
             log.exception("Socket Mode connection failed")
         finally:
             with self._lock:
+                self._links.discard(ws)
                 was_current = self._current is ws
                 if was_current:
                     self._current = None
@@ -194,7 +200,10 @@ class SocketModeClient:
 
     def _greeted(self, ws: ClientConnection) -> None:
         with self._lock:
+            if self._closed.is_set():
+                return
             old, self._current = self._current, ws
+            self._pause = 0.0
             self.hellos += 1
             first = self.hellos == 1
         log.info("connected to Slack in Socket Mode" if first else "reconnected to Slack")

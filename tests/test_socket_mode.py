@@ -186,6 +186,27 @@ def test_healthz_fails_while_not_connected(socket_running: SocketRunning) -> Non
     assert r.bot.health_problem() == "not connected to Slack (Socket Mode)"
 
 
+def test_the_endpoint_takes_the_app_token_and_each_url_once(slack: FakeSlack) -> None:
+    """The fake's side: only apps.connections.open takes the xapp- token (and it takes no
+    other), and each URL it returns opens one connection."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    web = WebClient(base_url=slack.url)
+    for token, method in (("xoxb-bot", "apps.connections.open"), (APP_TOKEN, "auth.test")):
+        with pytest.raises(SlackApiError) as refused:
+            web.api_call(method, headers={"Authorization": f"Bearer {token}"})
+        assert refused.value.response["error"] == "not_allowed_token_type"
+    url = web.apps_connections_open(app_token=APP_TOKEN)["url"]
+    with connect(url) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+    with connect(url) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)  # a used ticket: the endpoint closes it without a hello
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
 def test_connected_only_once_slack_says_hello(
     database_url: str, slack: FakeSlack, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -109,10 +110,15 @@ class SocketModeClient:
         with self._lock:
             links, self._current = list(self._links), None
             self._connected.clear()
-        for ws in links:
-            ws.close()
-        if self._keeper is not None:
-            self._keeper.join(timeout=2)
+        # each close waits up to CLOSE_TIMEOUT for Slack's close frame: in parallel, and
+        # not for the keeper (it may be in a 5-second connection attempt), so that Ctrl-C
+        # stops the process within about a second whatever the network does
+        closing = [threading.Thread(target=ws.close, daemon=True) for ws in links]
+        for thread in closing:
+            thread.start()
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        for thread in closing:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._workers.shutdown(wait=False, cancel_futures=True)
 
     # -- connections ----------------------------------------------------------------------

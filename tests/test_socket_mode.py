@@ -30,7 +30,7 @@ from bot.models import Case, CaseEvent
 from bot.sandbox.fakeslack import FakeSlack
 from bot.sandbox.socketmode import Envelope, SocketModeServer
 from bot.supervisor import serve_socket_mode
-from tests.conftest import COMPLAINTS, MKT, TQ, Clock, Running, make_settings
+from tests.conftest import COMPLAINTS, MKT, TQ, Clock, Running, make_settings, serve
 from tests.procedure import take
 from tests.slackclient import Reply, SlackClient
 from tests.test_intake import GOOD, file_complaint, open_form
@@ -230,6 +230,47 @@ def test_connected_only_once_slack_says_hello(
         server.greeting.set()
         close()
         bot.stop()
+
+
+def test_healthz_in_socket_mode_also_fails_while_the_worker_is_stuck(
+    database_url: str, slack: FakeSlack, clock: Clock
+) -> None:
+    """A web process in Socket Mode whose worker does nothing: connected, yet /healthz
+    says 503 once an acknowledged form has waited over 5 minutes."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.models import Inbox, utcnow
+
+    settings = make_settings(database_url, slack.url, SLACK_APP_TOKEN=APP_TOKEN)
+    bot = build(settings, clock=clock, role="web")
+    close = serve_socket_mode(bot, settings)
+    http, url = serve(bot)
+    try:
+        assert bot.socket.wait_connected(10)
+        client = SocketSlack(slack.socket_mode)
+        assert client.command(MKT, "new").status == 200
+        assert bot.wait_idle(10)
+        view = slack.calls_to("views.open")[-1].args["view"]
+        assert client.submit(MKT, view, GOOD).status == 200
+        assert _healthz_at(url) == (200, "ok")
+        with bot.desk.sessions() as s, s.begin():
+            s.execute(update(Inbox).values(next_attempt_at=utcnow() - timedelta(minutes=6)))
+        code, text = _healthz_at(url)
+        assert code == 503 and text.startswith("worker behind: 1 acknowledged request")
+    finally:
+        http.close()
+        close()
+        bot.stop()
+
+
+def _healthz_at(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 def test_doctor_checks_the_app_token(database_url: str, slack: FakeSlack) -> None:

@@ -36,7 +36,7 @@ from websockets.sync.client import connect as ws_connect
 log = logging.getLogger("bot.socketmode")
 
 OPEN_TIMEOUT = 5.0  # a connection attempt that hangs longer is given up and retried
-CLOSE_TIMEOUT = 1.0  # waiting for Slack's close frame; nobody waits on it
+CLOSE_TIMEOUT = 1.0  # for Slack's close frame: a stop waits at most this long
 PING_INTERVAL = 10.0  # a half-open connection (no RST ever comes) is noticed within 20 s
 MAX_PAUSE = 30.0  # between failed connection attempts; the first retry is immediate
 
@@ -190,7 +190,9 @@ class SocketModeClient:
         try:
             message = json.loads(raw)
         except ValueError:
-            log.warning("ignored a Socket Mode message that is not JSON")
+            message = None
+        if not isinstance(message, dict):
+            log.warning("ignored a Socket Mode message that is not a JSON object")
             return
         kind = message.get("type")
         if kind == "hello":

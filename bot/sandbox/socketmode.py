@@ -54,7 +54,7 @@ class SocketModeServer:
         self.app_id = app_id
         self.grace = grace
         self.envelopes: list[Envelope] = []
-        self.hellos = 0  # connections greeted, ever
+        self._hellos = 0  # connections greeted, ever
         self.refused = 0  # connections with an unknown or used ticket
         # cleared: connections are accepted but not greeted until it is set again
         self.greeting = threading.Event()
@@ -102,6 +102,13 @@ class SocketModeServer:
     # -- what tests do --------------------------------------------------------------------
 
     @property
+    def hellos(self) -> int:
+        """Connections greeted since this server started (read under the lock: a client
+        that has its hello is always counted)."""
+        with self._lock:
+            return self._hellos
+
+    @property
     def connections(self) -> int:
         """Connections open right now."""
         with self._lock:
@@ -110,7 +117,7 @@ class SocketModeServer:
     def wait_for_hellos(self, n: int, timeout: float = 10.0) -> bool:
         """True once `n` connections have been greeted since this server started."""
         with self._lock:
-            return self._lock.wait_for(lambda: self.hellos >= n, timeout)
+            return self._lock.wait_for(lambda: self._hellos >= n, timeout)
 
     def send(
         self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = True
@@ -197,9 +204,9 @@ class SocketModeServer:
             while not self.greeting.wait(0.05):
                 if self._server is None:
                     return
-            conn.send(json.dumps(hello))
-            with self._lock:
-                self.hellos += 1
+            with self._lock:  # counted as it is sent, so a client never sees it first
+                conn.send(json.dumps(hello))
+                self._hellos += 1
                 self._lock.notify_all()
             for raw in conn:
                 self._on_ack(raw)

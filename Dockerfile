@@ -39,15 +39,15 @@ WORKDIR /app
 USER complaints
 VOLUME ["/data"]
 
-# HTTP mode listens here (POST /slack/events, GET /healthz). Socket Mode needs no
-# open port: the bot connects out to Slack.
+# GET /healthz in both modes, POST /slack/events in HTTP mode. Socket Mode needs
+# no port published: the bot connects out to Slack, and /healthz is for the
+# health check below.
 EXPOSE 3000
 
-# Health check for HTTP mode only: GET /healthz answers 200 when the database is
-# reachable and the worker keeps up (no acknowledged request waiting over 5
-# minutes). In Socket Mode (SLACK_APP_TOKEN set) there is no HTTP server, so the
-# check does nothing and always passes.
+# GET /healthz answers 200 when the database is reachable and the worker keeps up
+# (no acknowledged request waiting over 5 minutes) and, in Socket Mode
+# (SLACK_APP_TOKEN set), while the WebSocket to Slack is connected.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0) if os.environ.get('SLACK_APP_TOKEN') else urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('PORT') or '3000') + '/healthz', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('PORT') or '3000') + '/healthz', timeout=4)"]
 
 CMD ["complaint-bot", "run"]

@@ -81,9 +81,12 @@ class Bot:
     listeners: ListenerExecutor | None = None
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Socket Mode: the connection to Slack (bot.socketmode.SocketModeClient), for /healthz
+    socket: Any = None
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
-        """`POST /slack/events` for Bolt, `GET /healthz` for the load balancer."""
+        """`POST /slack/events` for Bolt (HTTP mode), `GET /healthz` for the load balancer
+        (both modes)."""
         assert self.app is not None, "a worker process serves no HTTP"
         bolt = SlackRequestHandler(self.app, path="/slack/events")
 
@@ -95,6 +98,9 @@ class Bot:
                     [("Content-Type", "text/plain; charset=utf-8")],
                 )
                 return [(problem or "ok").encode()]
+            if self.settings.socket_mode:  # Slack's requests come over the socket
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [b"Socket Mode: only /healthz is served here"]
             self.in_flight.started()
             try:
                 return bolt(environ, start_response)
@@ -107,6 +113,8 @@ class Bot:
         """None when healthy; else what is wrong: the database cannot be reached, or
         requests Slack was told are accepted have waited for the worker for minutes (a
         worker process that hangs; one that dies is restarted by the supervisor)."""
+        if self.socket is not None and not self.socket.connected:
+            return "not connected to Slack (Socket Mode)"
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

@@ -68,6 +68,9 @@ def run_checks(settings: Settings) -> list[Check]:
             )
         )
 
+    if settings.socket_mode:
+        checks.append(app_token_check(settings))
+
     gw = Gateway(settings.slack_bot_token, settings.slack_api_url)
     try:
         resp = gw.client.auth_test()
@@ -210,3 +213,19 @@ def _people(gw: Gateway, roles: dict[str, RoleMembers]) -> list[Check]:
         )
         for name, ids in missing.items()
     ]
+
+
+def app_token_check(settings: Settings) -> Check:
+    """Socket Mode: the app-level token opens a connection (`apps.connections.open`, the
+    call the bot makes at each connection; the URL it returns is simply not used)."""
+    from bot.socketmode import app_token_refusal, refusal_fix
+
+    try:
+        error = app_token_refusal(settings.slack_app_token or "", settings.slack_api_url)
+    except OSError as exc:
+        return Check("app token", False, f"Slack unreachable: {exc}", "check the network")
+    if error:
+        return Check(
+            "app token", False, f"apps.connections.open refused: {error}", refusal_fix(error)
+        )
+    return Check("app token", True, "Socket Mode connections can be opened")

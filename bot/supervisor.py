@@ -53,11 +53,29 @@ def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Ca
 
 
 def serve_socket_mode(bot: Any, settings: Settings) -> Callable[[], None]:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    """Connect to Slack in the background ("connected" is logged on Slack's hello; until
+    then /healthz says not connected); returns the function that closes the connection."""
+    from bot.socketmode import SocketModeClient
 
-    handler = SocketModeHandler(bot.app, settings.slack_app_token)
-    handler.connect()
-    return handler.close
+    client = SocketModeClient(bot.app, settings.slack_app_token or "", settings.slack_api_url)
+    bot.socket = client
+    client.connect()
+    return client.close
+
+
+def check_app_token(settings: Settings) -> None:
+    """Socket Mode: stop with one line if Slack refuses the app-level token, rather than
+    start processes that can never connect. Slack unreachable is no refusal: the
+    connection is retried."""
+    from bot.socketmode import app_token_refusal, refusal_fix
+
+    try:
+        error = app_token_refusal(settings.slack_app_token or "", settings.slack_api_url)
+    except OSError as exc:
+        log.warning("could not check SLACK_APP_TOKEN, Slack unreachable: %s", exc)
+        return
+    if error:
+        raise SystemExit(f"Slack refused SLACK_APP_TOKEN ({error}): {refusal_fix(error)}")
 
 
 def wait_for_signal() -> None:
@@ -92,12 +110,12 @@ def run_single(settings: Settings, host: str) -> int:
     log.info("complaint desk, one process %d: %s", os.getpid(), settings.describe())
     bot.start_background()
     try:
+        closers = [serve_http(bot, None, host, settings.port)]  # /healthz in both modes
         if settings.socket_mode:
-            close = serve_socket_mode(bot, settings)
-        else:
-            close = serve_http(bot, None, host, settings.port)
+            closers.append(serve_socket_mode(bot, settings))
         wait_for_signal()
-        close()
+        for close in closers:
+            close()
     finally:
         log.info("stopping")
         bot.stop()
@@ -125,11 +143,12 @@ def _child(
         relay_stop = threading.Event()
         bot.wakeup.listen_to(read_fd, relay_stop)
         bot.start_background()
-        close: Callable[[], None] = relay_stop.set
+        closers: list[Callable[[], None]] = [relay_stop.set]
     else:
         os.close(read_fd)
         bot = build_checked(settings, run_migrations=False, role="web", in_flight=in_flight)
         bot.wakeup.send_to(write_fd)
+        closers = [serve_http(bot, sock, host, settings.port)]  # /healthz in both modes
         if settings.socket_mode:
             close = serve_socket_mode(bot, settings)
         else:
@@ -137,7 +156,8 @@ def _child(
     log.info("%s process %d started: %s", role, os.getpid(), settings.describe(port))
     try:
         wait_for_signal()
-        close()
+        for close in closers:
+            close()
     finally:
         bot.stop()
         log.info("%s process %d stopped", role, os.getpid())
@@ -154,10 +174,10 @@ class Supervisor:
         self.pipe = os.pipe()
         self.in_flight = InFlight(shared=True)
         self.exit_code = 0
+        self.stopped = threading.Event()  # set by SIGTERM / SIGINT; cuts a restart pause short
 
     def listen(self) -> None:
-        if self.settings.socket_mode:
-            return
+        """HTTP mode: Slack's requests and /healthz; Socket Mode: /healthz only."""
         sock = socket.create_server((self.host, self.settings.port), backlog=1024)
         sock.set_inheritable(True)
         self.sock = sock
@@ -209,6 +229,7 @@ class Supervisor:
 
     def _signal(self, signum: int, _frame: Any) -> None:
         self.stopping = True
+        self.stopped.set()
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -252,7 +273,7 @@ class Supervisor:
             log.error(
                 "%s process %d exited (%s); restarting in %.0fs", role, pid, code, pauses[role]
             )
-            time.sleep(pauses[role])
+            self.stopped.wait(pauses[role])  # not time.sleep: Ctrl-C must not wait it out
             if not self.stopping:
                 self.spawn(role)
         log.info("stopped")
@@ -286,6 +307,8 @@ def run(settings: Settings, host: str) -> int:
     refused = check_slack(settings)
     if refused is not None:
         return refused
+    if settings.socket_mode:
+        check_app_token(settings)
     try:
         if not settings.worker_process or not hasattr(os, "fork"):
             return run_single(settings, host)

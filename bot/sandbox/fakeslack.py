@@ -492,6 +492,7 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._socket_mode: Any = None  # started on first use (see the socket_mode property)
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -529,6 +530,9 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+            self._socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -628,8 +632,11 @@ class FakeSlack:
                 return self._reject(call, 200, "invalid_form_data")
             if not token:
                 return self._reject(call, 200, "not_authed")
-            if not token.startswith("xox"):
+            if not token.startswith(("xox", "xapp-")):
                 return self._reject(call, 200, "invalid_auth")
+            # apps.connections.open takes the app-level token, and no other method does
+            if token.startswith("xapp-") != (method == "apps.connections.open"):
+                return self._reject(call, 200, "not_allowed_token_type")
             needed = missing_scope(method, set(self.scopes.split(",")))
             if needed:
                 return self._reject(
@@ -1014,3 +1021,19 @@ class FakeSlack:
             "url_private": f"https://files.fake.slack.com/files-pri/{self.team_id}-{fid}/file.txt",
         }
         return {"file": file, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    # -- Socket Mode ----------------------------------------------------------------------------
+
+    @property
+    def socket_mode(self) -> Any:
+        """The Socket Mode endpoint that `apps.connections.open` leads to (a
+        bot.sandbox.socketmode.SocketModeServer), started on first use."""
+        with self._lock:
+            if self._socket_mode is None:
+                from bot.sandbox.socketmode import SocketModeServer
+
+                self._socket_mode = SocketModeServer(app_id=APP_ID).start()
+            return self._socket_mode
+
+    def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.socket_mode.new_url()}

@@ -151,7 +151,9 @@ class Settings:
 
     def describe(self, port: int | None = None) -> str:
         """Mode, port, database (password masked) and channels: a process's start line."""
-        mode = "Socket Mode" if self.socket_mode else f"HTTP mode, port {port or self.port}"
+        # both modes listen on PORT: Slack's requests (HTTP mode), /healthz (both)
+        mode = "Socket Mode" if self.socket_mode else "HTTP mode"
+        mode += f", port {port or self.port}"
         db = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.database_url)
         channels = f"complaints {self.complaints_channel}"
         if self.management_channel != self.complaints_channel:

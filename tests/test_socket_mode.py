@@ -9,7 +9,7 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -33,8 +33,8 @@ class SocketSlack(SlackClient):
     """What SlackClient builds (commands, clicks, submissions, events), sent as Socket Mode
     envelopes instead of signed HTTP requests; the reply is the ack's payload."""
 
-    def __init__(self, server: SocketModeServer) -> None:
-        super().__init__("", "")
+    def __init__(self, server: SocketModeServer, triggers: Callable[[], str]) -> None:
+        super().__init__("", "", triggers=triggers)
         self.server = server
         self.sent: list[Envelope] = []
 
@@ -58,7 +58,7 @@ class SocketRunning(Running):
     def __init__(self, bot: Any, clock: Clock, slack: FakeSlack) -> None:
         super().__init__(bot, "", clock, slack)
         self.server: SocketModeServer = slack.socket_mode
-        self.client = SocketSlack(self.server)
+        self.client = SocketSlack(self.server, slack.issue_trigger)
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_healthz_in_socket_mode_also_fails_while_the_worker_is_stuck(
     http, url = serve(bot)
     try:
         assert bot.socket.wait_connected(10)
-        client = SocketSlack(slack.socket_mode)
+        client = SocketSlack(slack.socket_mode, slack.issue_trigger)
         assert client.command(MKT, "new").status == 200
         assert bot.wait_idle(10)
         view = slack.calls_to("views.open")[-1].args["view"]

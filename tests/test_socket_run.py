@@ -62,7 +62,7 @@ def test_run_in_socket_mode(tmp_path: Path, slack: FakeSlack) -> None:
     acks, the worker posts the card); a dropped connection is replaced; SIGTERM stops it."""
     server: SocketModeServer = slack.socket_mode
     proc, port, log_path = _start_run(tmp_path, slack, SLACK_APP_TOKEN=APP_TOKEN)
-    client = SocketSlack(server)
+    client = SocketSlack(server, slack.issue_trigger)
     try:
         assert "connected to Slack in Socket Mode" in log_path.read_text()
         assert client.command(MKT, "new").status == 200
@@ -98,7 +98,7 @@ def test_run_in_socket_mode(tmp_path: Path, slack: FakeSlack) -> None:
                 proc.kill()
     out = log_path.read_text()
     assert proc.returncode == 0, out
-    assert f"listening on http://127.0.0.1:{port}/healthz" in out
+    assert f"Socket Mode, port {port}," in out  # /healthz listens on PORT in Socket Mode too
     assert "Socket Mode connection lost; reconnecting" in out
     assert out.index("Socket Mode connection lost") < out.index("reconnected to Slack")
     assert "web process" in out and "stopped" in out

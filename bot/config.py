@@ -20,6 +20,7 @@ _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_RE = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _UNIT_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+LANGUAGES = ("en", "zh-CN")
 _HOURS_RE = re.compile(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")
 
 
@@ -72,6 +73,10 @@ class Settings:
     scheduler_interval_seconds: float = 30.0
     worker_process: bool = True
     log_level: str = "INFO"
+    # records that leave Slack (bot/records/): language of the PDF reports and register
+    language: str = "en"
+    report_bilingual: bool = False
+    report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
 
     @property
     def socket_mode(self) -> bool:
@@ -234,6 +239,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     if not re.match(r"^\d{1,2}:\d{2}$", digest):
         problems.append(f"DIGEST_TIME: {digest!r} is not like 08:45")
 
+    language = get("LANGUAGE", "en")
+    if language not in LANGUAGES:
+        problems.append(f"LANGUAGE: {language!r} is not one of {', '.join(LANGUAGES)}")
+    report_font = get("REPORT_FONT")
+    if report_font and not os.path.isfile(report_font):
+        problems.append(f"REPORT_FONT: {report_font!r} is not a file (a CJK .ttf font)")
+
     settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=secret,
@@ -262,6 +274,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         scheduler_interval_seconds=number("SCHEDULER_INTERVAL_SECONDS", "30", float, 1),
         worker_process=_bool("WORKER_PROCESS", get("WORKER_PROCESS", "true"), problems),
         log_level=get("LOG_LEVEL", "INFO").upper(),
+        language=language,
+        report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
+        report_font=report_font,
     )
     if problems:
         raise SettingsError(problems)

@@ -18,6 +18,8 @@ REQUIRED_SCOPES = {
     "usergroups:read": "roles given as user groups",
     "channels:history": "keeping thread replies in the case timeline",
     "groups:history": "thread replies in a private complaints channel",
+    "files:write": "uploading the improvement report, the archive and the register",
+    "users:read": "people's names in the reports and the register",
 }
 
 

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import sys
 from datetime import datetime
 
 from openpyxl import load_workbook
@@ -95,6 +96,8 @@ def test_report_uploaded_once_at_approval_then_the_archive_at_closure(running: R
         assert expected in text, expected
     assert "D4 Root cause" in text and "D8 Approval" in text and "U0MGR1" not in text
     assert "桥接照片.jpg" in text and "stencil.png" in text  # evidence, by name
+    # made in a child process: the worker does not keep the PDF libraries in its memory
+    assert "fpdf" not in sys.modules
     with r.desk.sessions() as s:
         kept = s.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id)).all()
         assert [(d.kind, d.version) for d in kept] == [("report", "1.1")]

@@ -92,7 +92,7 @@ def approved_case(desk: Desk) -> Any:
     [
         ("en", "false", ["D1 Team", "D4 Root cause", "D8 Approval", "Page 1 of"]),
         ("zh-CN", "false", ["D1 小组成员", "D4 根本原因", "D8 审核", "第 1 页"]),
-        ("en", "true", ["D4 Root cause / D4 根本原因", "Page 1 of 2 / 第 1 页 / 共 2 页"]),
+        ("en", "true", ["D4 Root cause / D4 根本原因", "Page 1 of ", " / 第 1 页 / 共 "]),
     ],
 )
 def test_report_pdf_reads_back_in_each_language(

@@ -78,7 +78,21 @@ def prepared(font: str) -> tuple[str, frozenset[int]]:
         return _cuts[font]
 
 
-def _cut(font: str, path: str) -> None:
+def font_for(font: str, characters: set[str]) -> str:
+    """The font file a document is drawn with: the prepared cut when it has every
+    character; else a cut of the whole font to just these characters (slower, rare)."""
+    cut, has = prepared(font)
+    wanted = {ord(c) for c in characters if c >= " "}
+    if wanted <= has:
+        return cut
+    key = hashlib.sha256(f"{font}|{sorted(wanted)}".encode()).hexdigest()[:24]
+    path = os.path.join(os.path.dirname(cut), f"doc-{key}.ttf")
+    if not os.path.isfile(path):
+        _cut(font, path, sorted(wanted | has))
+    return path
+
+
+def _cut(font: str, path: str, characters: list[int] | None = None) -> None:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -90,7 +104,7 @@ def _cut(font: str, path: str) -> None:
     opts.hinting = False
     opts.drop_tables += ["FFTM"]
     subsetter = subset.Subsetter(opts)
-    subsetter.populate(unicodes=common_characters())
+    subsetter.populate(unicodes=characters or common_characters())
     subsetter.subset(tt)
     part = f"{path}.{os.getpid()}.part"  # two processes may cut at once: the last rename wins
     tt.save(part)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.records import content, register, sheets
+from bot.records import content, isolated, pdf, register, sheets
 from bot.records.words import Words
 from bot.workflow.records import RegisterQuery
 
@@ -38,15 +38,13 @@ class Maker:
 
     def report(self, case_id: int) -> File:
         """The improvement report (8D) as the case stands now."""
-        from bot.records import pdf
-
         case = self.desk.get_case(case_id)
         doc = content.improvement_report(
             case, self.desk.case_files(case.id), self.names, self.desk.tz, self.words
         )
         return File(
             f"{case.ref}-improvement-report-v{doc.version}.pdf",
-            pdf.render(doc, self.font),
+            isolated.run(pdf.render, doc, self.font),
             "report",
             f"{doc.title} {case.ref} v{doc.version}",
         )
@@ -54,8 +52,6 @@ class Maker:
     def archive(self, case_id: int) -> list[File]:
         """Records control at closure: the final report, the whole record as a readable
         PDF (timeline included) and as JSON."""
-        from bot.records import pdf
-
         case = self.desk.get_case(case_id)
         record = content.full_record(
             case, self.desk.case_files(case.id), self.names, self.desk.tz, self.words
@@ -64,7 +60,12 @@ class Maker:
         raw = json.dumps(exported, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         return [
             self.report(case_id),
-            File(f"{case.ref}-record.pdf", pdf.render(record, self.font), "record", record.title),
+            File(
+                f"{case.ref}-record.pdf",
+                isolated.run(pdf.render, record, self.font),
+                "record",
+                record.title,
+            ),
             File(f"{case.ref}-record.json", raw, "record_json", f"{case.ref} record (JSON)"),
         ]
 
@@ -79,9 +80,13 @@ class Maker:
         return [
             File(
                 f"{stem}.xlsx",
-                sheets.to_xlsx(heads, rows, title=title, subtitle=query.describe()),
+                isolated.run(_xlsx, heads, rows, title, query.describe()),
                 "register",
                 f"{title} {query.describe()}",
             ),
             File(f"{stem}.csv", sheets.to_csv(heads, rows), "register", f"{title} (CSV)"),
         ]
+
+
+def _xlsx(heads: list[str], rows: list[list[Any]], title: str, subtitle: str) -> bytes:
+    return sheets.to_xlsx(heads, rows, title=title, subtitle=subtitle)

@@ -56,7 +56,7 @@ def render(doc: Doc, font_path: str = "") -> bytes:
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_title(f"{doc.title} {doc.ref} {doc.version}")
     pdf.set_creator("complaint desk")
-    pdf.add_font(FONT, fname=font)
+    _add_font(pdf, font)
     pdf.add_page()
     pdf.set_font(FONT, size=15)
     pdf.multi_cell(0, 8, f"{doc.title}\n{doc.ref}", new_x="LMARGIN", new_y="NEXT")
@@ -87,6 +87,37 @@ def render(doc: Doc, font_path: str = "") -> bytes:
             _grid(pdf, block[1], block[2], widths)
         pdf.ln(1)
     return bytes(pdf.output())
+
+
+_templates: dict[str, Any] = {}
+
+
+def _add_font(pdf: Any, path: str) -> None:
+    """`pdf.add_font`, without reading the font's 7,500 glyph widths again for every PDF.
+
+    fpdf2 parses a font per document (its TTFFont) and, on output, subsets the fontTools
+    object in place. So the parsed TTFFont is kept as a template in this (helper) process
+    and copied per document, each copy with a fresh, lazily read fontTools font for the
+    in-place subsetting. This leans on fpdf2 2.x's `fonts` dict and TTFFont; should they
+    change, the plain `add_font` is used."""
+    try:
+        from fontTools.ttLib import TTFont
+        from fpdf.fonts import TTFFont
+
+        template = _templates.get(path)
+        if template is None:
+            from pathlib import Path
+
+            template = TTFFont(pdf, Path(path), FONT, "", None, None, None, 0)
+            _templates[path] = template
+        import copy
+
+        font = copy.deepcopy(template)
+        font.ttfont = TTFont(path, recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+        font.i = len(pdf.fonts) + 1
+        pdf.fonts[FONT] = font
+    except (AttributeError, TypeError, ImportError):
+        pdf.add_font(FONT, fname=path)
 
 
 def _characters(doc: Doc, digest: str) -> set[str]:

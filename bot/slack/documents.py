@@ -42,8 +42,13 @@ class Documents:
         if not case.card_ts or not case.channel_id:
             raise NoCard(case.ref)
         what = row.payload.get("what")
-        made = [self.maker.report(case.id)] if what == "report" else self.maker.archive(case.id)
-        kept = [self._keep(case.id, row, f) for f in made]
+        kept = [
+            (d.id, File(d.filename, d.content, d.kind, d.filename))
+            for d in self.desk.kept_for(row.id)
+        ]
+        if len(kept) != (1 if what == "report" else 3):  # not made yet (or cut short)
+            made = [self.maker.report(case.id)] if what == "report" else self.maker.archive(case.id)
+            kept = [self._keep(case.id, row, f) for f in made]
         if what == "report":
             comment = (
                 f"Improvement report *{escape(case.ref)}*, version {escape(row.payload['version'])}"

@@ -95,6 +95,12 @@ class RecordsDesk(DeskBase):
             q = select(CaseDocument).where(CaseDocument.case_id == case_id)
             return list(s.scalars(q.order_by(CaseDocument.id)))
 
+    def kept_for(self, outbox_id: int) -> list[CaseDocument]:
+        """The documents an upload already made (a retry sends them, not new renders)."""
+        with self.readers() as s:
+            q = select(CaseDocument).where(CaseDocument.outbox_id == outbox_id)
+            return list(s.scalars(q.order_by(CaseDocument.id)))
+
     def register_cases(self, query: RegisterQuery) -> list[Case]:
         """The cases a register covers, with what its columns need, oldest first."""
         start = datetime.combine(query.start, time.min, tzinfo=self.tz).astimezone(UTC)

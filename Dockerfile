@@ -29,6 +29,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATABASE_URL=sqlite:////data/complaints.sqlite3 \
     PORT=3000
 
+# a CJK font for the PDF reports (embedded as a subset in each PDF; bot/records/fonts.py)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home complaints \
  && mkdir -p /app /data \
  && chown complaints:complaints /app /data

@@ -45,7 +45,7 @@ WALK: list[tuple[str, str, dict[str, Any] | None]] = [
     (PROD, "submit_corrective_action", CA),
     (PROD, "submit_preventive_action", PA),
     (MGR, "approve_report", None),
-    (TQ, "send_to_customer", None),
+    (TQ, "send_to_customer", {"method": "email"}),
     (MKT, "record_customer_acceptance", {"accepted": "yes", "note": "OK"}),
     (TQ, "record_lot_check", {"lot": "L030", "quantity": "500", "result": "ok"}),
     (TQ, "record_lot_check", {"lot": "L031", "quantity": "500", "result": "ok"}),

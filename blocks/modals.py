@@ -20,10 +20,6 @@ DIRECT_STEPS = {
         "Approve the report?",
         "Your approval is recorded with your name and the time, like a signature.",
     ),
-    "send_to_customer": (
-        "Sent to the customer?",
-        "Confirm the approved report went to the customer for confirmation.",
-    ),
     "confirm_customer_informed": (
         "Customer informed?",
         "Marketing told the customer the outcome. The case closes as not our responsibility.",
@@ -39,6 +35,7 @@ SUBMIT = {
     "submit_corrective_action": "Submit report",
     "submit_preventive_action": "Submit report",
     "reject_report": "Reject",
+    "send_to_customer": "Record",
     "record_customer_acceptance": "Record",
     "record_lot_check": "Record lot",
     "close_case": "Close case",
@@ -53,6 +50,7 @@ TITLES = {
     "submit_corrective_action": "Corrective action",
     "submit_preventive_action": "Preventive action",
     "reject_report": "Reject report",
+    "send_to_customer": "Sent to customer",
     "record_customer_acceptance": "Customer's answer",
     "record_lot_check": "Lot check",
     "close_case": "Close case",
@@ -151,6 +149,12 @@ def _body(
             _input("category", "Root cause category (4M1E)", _select(labels["category"])),
             _input("why", "Why-why analysis (one 'why' per line)", text_input(**long)),
             _input(
+                "escape",
+                "Why the defect escaped detection",
+                text_input(**long),
+                optional=True,
+            ),
+            _input(
                 "disposition", "Disposition of the defective lot", _select(labels["disposition"])
             ),
             _input("actions", "Corrective actions", text_input(**long)),
@@ -169,6 +173,14 @@ def _body(
         out.append(
             _input("documents", "Documents standardised", _select(labels["documents"], multi=True))
         )
+        out.append(
+            _input(
+                "revisions",
+                "Document numbers and revisions (e.g. WI-023 rev C)",
+                text_input(max_length=500),
+                optional=True,
+            )
+        )
         out.append(_input("note", "Notes", text_input(**long), optional=True))
         return out
     if name == "reject_report":
@@ -178,6 +190,29 @@ def _body(
                 "Why is it rejected? (goes back to the responsible unit)",
                 text_input(**long),
             )
+        ]
+    if name == "send_to_customer":
+        return [
+            context(
+                f"Improvement report version {vm.get('report_version') or '—'} "
+                "(corrective.preventive) is recorded as the one that went out."
+            ),
+            _input(
+                "method",
+                "How did it go to the customer?",
+                {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": [option(v, k) for k, v in labels["send_method"].items()],
+                },
+            ),
+            _input(
+                "sent_on",
+                "Sent on (empty: today)",
+                {"type": "datepicker", "action_id": "value"},
+                optional=True,
+            ),
+            _input("note", "Note (e.g. to whom)", text_input(max_length=500), optional=True),
         ]
     if name == "record_customer_acceptance":
         return [

@@ -153,6 +153,9 @@ class Bot:
             self.scheduler.shutdown()
         self.worker.stop()
         self.sender.stop()
+        from bot.records import isolated
+
+        isolated.close()  # the helper that makes PDF/XLSX files, if one is running
         self.engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""`complaint-bot run | migrate | doctor | export`."""
+"""`complaint-bot run | migrate | doctor | export | report | register | sandbox`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from bot.config import EXIT_CONFIG, Settings, SettingsError, load_database_url, 
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from bot.records.make import Maker
+    from bot.workflow import Desk
 
 log = logging.getLogger("bot")
 
@@ -130,6 +134,100 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_only_settings() -> Settings:
+    """Settings for the read-only commands, which need only DATABASE_URL: Slack values that
+    are missing or still the examples of .env.example are replaced by placeholders (no Slack
+    call is made unless a real bot token is set, and then only users.info, for people's
+    names), while the time zone, calendar and language still come from the settings."""
+    import os
+
+    from dotenv import find_dotenv, load_dotenv
+
+    from bot.config import is_example
+
+    load_dotenv(find_dotenv(usecwd=True), override=False)
+    env = {k: v for k, v in os.environ.items() if not is_example(v)}
+    env.pop("SLACK_APP_TOKEN", None)  # these commands never connect
+    for key, placeholder in (
+        ("SLACK_BOT_TOKEN", "xoxb-not-needed"),
+        ("SLACK_SIGNING_SECRET", "not-needed"),
+        ("COMPLAINTS_CHANNEL", "C0NOTNEEDED"),
+    ):
+        if not env.get(key, "").strip():
+            env[key] = placeholder
+    try:
+        return load_settings(env, dotenv=False)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _records(settings: Settings) -> tuple[Desk, Maker]:
+    """The desk and a file maker; names through Slack when a real token is set."""
+    from bot.models import make_session_factory
+    from bot.records.make import Maker
+    from bot.workflow import Desk
+
+    desk = Desk(make_session_factory(open_database()), settings)
+    names = _no_names
+    if settings.slack_bot_token != "xoxb-not-needed":
+        from bot.slack.directory import Directory
+        from bot.slack.gateway import Gateway
+
+        gateway = Gateway(settings.slack_bot_token, settings.slack_api_url)
+        names = Directory(settings, gateway).name
+    return desk, Maker(desk, names)
+
+
+def _no_names(user_id: str) -> str:
+    return user_id
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a case's improvement report (PDF)."""
+    from bot.workflow import NotFound
+
+    desk, maker = _records(_read_only_settings())
+    try:
+        case = desk.find_case(args.ref)
+    except NotFound as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    f = maker.report(case.id)
+    out = args.output or f.filename
+    with open(out, "wb") as fh:
+        fh.write(f.content)
+    print(f"{out}: {f.title}, {len(f.content)} bytes")
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    """Write the complaint register: XLSX, or CSV (UTF-8 with BOM) for a .csv file name."""
+    from datetime import date
+
+    from bot.workflow import InvalidInput
+    from bot.workflow.records import parse_register_query
+
+    settings = _read_only_settings()
+    desk, maker = _records(settings)
+    words = []
+    if args.date_from or args.date_to:
+        words.append(f"{args.date_from or args.date_to}..{args.date_to or args.date_from}")
+    words += args.filters
+    try:
+        query = parse_register_query(" ".join(words), date.today())
+    except InvalidInput as exc:
+        print(" ".join(exc.errors.values()), file=sys.stderr)
+        return 2
+    xlsx, csv_file = maker.register(query)
+    f = csv_file if (args.output or "").lower().endswith(".csv") else xlsx
+    out = args.output or f.filename
+    with open(out, "wb") as fh:
+        fh.write(f.content)
+    print(f"{out}: {f.title}, {len(f.content)} bytes")
+    return 0
+
+
 def cmd_doctor(_: argparse.Namespace) -> int:
     from bot.doctor import run_checks
 
@@ -202,6 +300,18 @@ def main(argv: list[str] | None = None) -> int:
         help="walk a complaint to closure in headless Chromium and save screenshots to DIR",
     )
     sandbox.set_defaults(func=cmd_sandbox)
+    report = sub.add_parser("report", help="write a case's improvement report as a PDF")
+    report.add_argument("ref", help="the case reference, e.g. CC-2026-0001")
+    report.add_argument("-o", "--output", help="the PDF file to write (default: its own name)")
+    report.set_defaults(func=cmd_report)
+    reg = sub.add_parser("register", help="write the complaint register (XLSX or CSV)")
+    reg.add_argument("--from", dest="date_from", help="first day received, YYYY-MM-DD")
+    reg.add_argument("--to", dest="date_to", help="last day received, YYYY-MM-DD")
+    reg.add_argument("-o", "--output", help="FILE.xlsx, or FILE.csv for CSV")
+    reg.add_argument(
+        "filters", nargs="*", help="customer:… product:… severity:A status:open|closed unit:…"
+    )
+    reg.set_defaults(func=cmd_register)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -62,6 +62,7 @@ SLACK_SETTINGS = (
     "SLACK_APP_TOKEN",
     "COMPLAINTS_CHANNEL",
 )
+LANGUAGES = ("en", "zh-CN")
 
 
 class SettingsError(ValueError):
@@ -144,6 +145,10 @@ class Settings:
     scheduler_interval_seconds: float = 30.0
     worker_process: bool = True
     log_level: str = "INFO"
+    # records that leave Slack (bot/records/): language of the PDF reports and register
+    language: str = "en"
+    report_bilingual: bool = False
+    report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
 
     @property
     def socket_mode(self) -> bool:
@@ -358,6 +363,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     if clock_time(digest) is None:
         problems.append(f"DIGEST_TIME: {digest!r} is not a time of day like 08:45")
 
+    language = get("LANGUAGE", "en")
+    if language not in LANGUAGES:
+        problems.append(f"LANGUAGE: {language!r} is not one of {', '.join(LANGUAGES)}")
+    report_font = get("REPORT_FONT")
+    if report_font and not os.path.isfile(report_font):
+        problems.append(f"REPORT_FONT: {report_font!r} is not a file (a CJK .ttf font)")
+
     settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=secret,
@@ -386,6 +398,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         scheduler_interval_seconds=number("SCHEDULER_INTERVAL_SECONDS", "30", float, 1),
         worker_process=_bool("WORKER_PROCESS", get("WORKER_PROCESS", "true"), problems),
         log_level=get("LOG_LEVEL", "INFO").upper(),
+        language=language,
+        report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
+        report_font=report_font,
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

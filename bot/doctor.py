@@ -25,6 +25,8 @@ REQUIRED_SCOPES = {
     "channels:history": "keeping thread replies in the case timeline",
     "groups:history": "thread replies in a private complaints channel",
     "files:read": "evidence files attached in the complaint form (file_input)",
+    "files:write": "uploading the improvement report, the archive and the register",
+    "im:write": "opening a direct message to send someone the report or the register",
 }
 
 

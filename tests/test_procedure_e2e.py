@@ -116,7 +116,7 @@ def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(runni
     r.settle()
     c = case_now(r, case.id)
     assert c.status == "approved" and c.approved_by == MGR2 and c.approved_at == r.clock.now
-    take(r, TQ, case.id, "send_to_customer")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
     take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes", "note": "OK"})
     for n in range(3):
         take(
@@ -166,7 +166,17 @@ def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(runni
     approval = events(r, case.id)[10]
     assert approval.actor == MGR2 and "approved by U0MGR2" in approval.data["signature"]
     posts = thread_texts(r, c)
-    assert len(posts) == len(kinds)
+    # one post per step, plus two uploads: the approved report, then the archive at closure
+    uploads = [m["files"] for m in r.fake.thread(COMPLAINTS, c.card_ts) if m.get("files")]
+    assert len(posts) == len(kinds) + 2
+    assert [[f["name"] for f in u] for u in uploads] == [
+        ["CC-2026-0001-improvement-report-v2.2.pdf"],
+        [
+            "CC-2026-0001-improvement-report-v2.2.pdf",
+            "CC-2026-0001-record.pdf",
+            "CC-2026-0001-record.json",
+        ],
+    ]
     assert "Why-why stops too early" in posts[7] and f"<@{PROD}>" in posts[7]
     assert card_buttons(r, c) == ["step:reopen_case"]
 
@@ -185,7 +195,7 @@ def _to_verification(r, case) -> None:
     take(r, DEV, case.id, "submit_corrective_action", {**CA, "owner": DEV})
     take(r, DEV, case.id, "submit_preventive_action", PA)
     take(r, MGR, case.id, "approve_report")
-    take(r, TQ, case.id, "send_to_customer")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
     take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes"})
 
 
@@ -210,7 +220,7 @@ def test_failed_lot_sends_back_then_closes_on_criterion_a(running) -> None:
     take(r, DEV, case.id, "submit_corrective_action", {**CA, "owner": DEV})
     take(r, DEV, case.id, "submit_preventive_action", PA)
     take(r, MGR, case.id, "approve_report")
-    take(r, TQ, case.id, "send_to_customer")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
     take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes"})
     reply = take(r, TQ, case.id, "close_case", {"criterion": "B"})
     assert reply.json()["response_action"] == "errors" and "criterion" in reply.json()["errors"]

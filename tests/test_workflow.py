@@ -62,7 +62,7 @@ ROUTE: list[tuple[str, Actor, dict[str, Any]]] = [
     ("submit_corrective_action", PROD, CA),
     ("submit_preventive_action", PROD, PA),
     ("approve_report", MGR, {}),
-    ("send_to_customer", TQ, {}),
+    ("send_to_customer", TQ, {"method": "email"}),
     ("record_customer_acceptance", MKT, {"accepted": "yes"}),
     ("record_lot_check", TQ, {"lot": "L9", "quantity": "5", "result": "ok"}),
 ]

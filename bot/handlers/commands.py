@@ -1,4 +1,4 @@
-"""`/complaint new | show REF | list | help`."""
+"""`/complaint new | show REF | list | report REF | register [period] [filters] | help`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from slack_sdk.errors import SlackApiError
 from blocks.intake import intake_modal
 from blocks.posts import HELP, case_detail, case_list
 from bot.handlers import Services
-from bot.workflow import NotFound, Role
+from bot.models import Case
+from bot.workflow import InvalidInput, NotFound, Role
+from bot.workflow.records import parse_register_query
 from bot.workflow.view import LABELS, case_view
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,14 @@ def register(app: App, sv: Services) -> None:
             msg = case_detail(case_view(case, sv.desk.now(), with_timeline=True), LABELS)
             ack(**msg)
             return
+        if sub == "report":
+            ack(**_report(sv, user_id, rest.strip()))
+            sv.wake()
+            return
+        if sub == "register":
+            ack(**_register(sv, user_id, rest.strip()))
+            sv.wake()
+            return
         if sub == "list":
             actor = sv.directory.actor(user_id)
             if actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT):
@@ -70,3 +80,52 @@ def register(app: App, sv: Services) -> None:
             ack(**case_list([case_view(c, now) for c in cases], title))
             return
         ack(text=HELP if sub in ("help", "") else f"Unknown command `{sub[:30]}`.\n\n{HELP}")
+
+
+def may_read(sv: Services, user_id: str, case: Case) -> bool:
+    """Who may read a case: the one check for `/complaint report` (and, at merge, the read
+    check `/complaint show` uses). `show` lets everyone who can use the command read a
+    case today, so this does too."""
+    return True
+
+
+def _report(sv: Services, user_id: str, ref: str) -> dict[str, Any]:
+    """Acknowledged at once; the worker makes the PDF and sends it by direct message."""
+    if not ref:
+        return {"text": "Which case? `/complaint report CC-2026-0001`"}
+    try:
+        case = sv.desk.find_case(ref)
+    except NotFound as exc:
+        return {"text": str(exc)}
+    if not may_read(sv, user_id, case):
+        return {"text": f"You may not read {case.ref}."}
+    if case.latest_report("corrective") is None and case.latest_report("preventive") is None:
+        return {
+            "text": f"{case.ref} has no improvement report yet (no corrective or "
+            "preventive action recorded)."
+        }
+    sv.desk.request_report(case, user_id, sv.desk.now())
+    return {"text": f"The improvement report of {case.ref} is on its way by direct message."}
+
+
+def _register(sv: Services, user_id: str, text: str) -> dict[str, Any]:
+    actor = sv.directory.actor(user_id)
+    if not (actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT)):
+        return {"text": "Only Technical Quality or Management can take the complaint register."}
+    now = sv.desk.now()
+    try:
+        query = parse_register_query(text, now.astimezone(sv.desk.tz).date())
+    except InvalidInput as exc:
+        return {"text": " ".join(exc.errors.values()) + "\n\n" + REGISTER_HELP}
+    sv.desk.request_register(query, user_id, now)
+    return {
+        "text": f"The complaint register ({query.describe()}) is on its way by direct "
+        "message: XLSX, and CSV."
+    }
+
+
+REGISTER_HELP = (
+    "`/complaint register` — this month. `/complaint register 2026-03` — a month. "
+    "`/complaint register 2026-01-01..2026-03-31 severity:A unit:production` — a period, "
+    "with filters customer: product: severity: status:open|closed unit:"
+)

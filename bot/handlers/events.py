@@ -32,7 +32,12 @@ def register(app: App, sv: Services) -> None:
             return
         actor = sv.directory.actor(event.get("user", "unknown"))
         sv.desk.add_comment(
-            case_id, actor, sv.desk.now(), text=event.get("text") or "", message_ts=event["ts"]
+            case_id,
+            actor,
+            sv.desk.now(),
+            text=event.get("text") or "",
+            message_ts=event["ts"],
+            files=[f for f in event.get("files") or [] if isinstance(f, dict)],
         )
 
     @app.event("app_home_opened")

@@ -12,12 +12,15 @@ from bot.models.case import (
 )
 from bot.models.inbox import Inbox, InboxStatus
 from bot.models.outbox import Outbox, OutboxStatus
+from bot.models.records import CaseDocument, CaseFile
 from bot.models.reminder import Reminder
 
 __all__ = [
     "Base",
     "Case",
+    "CaseDocument",
     "CaseEvent",
+    "CaseFile",
     "Inbox",
     "InboxStatus",
     "LotCheck",

@@ -36,6 +36,7 @@ BOT_ID = "B0000TEST"
 APP_ID = "A0000TEST"
 # Arguments slack_sdk JSON-encodes into a string when it sends a form body.
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
+UPLOAD_PATH = "/upload/"  # where files.getUploadURLExternal's upload_url points
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _DM_ID = re.compile(r"D[A-Z0-9]{2,}")
 
@@ -434,6 +435,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, body: bytes) -> None:
         parts = urlsplit(self.path)
+        if parts.path.startswith(UPLOAD_PATH):
+            status, text = self.server.fake._receive_upload(parts.path[len(UPLOAD_PATH) :], body)
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         bad_body = False
         try:
@@ -511,6 +521,8 @@ class FakeSlack:
         self._used_triggers: set[str] = set()
         self._triggers: dict[str, float] = {}  # trigger id -> when it was issued (clock)
         self._dms: dict[str, str] = {}  # DM channel id -> user id(s)
+        # uploads: file id -> {"name", "length", "content", "channel", "thread_ts", ...}
+        self.files: dict[str, dict[str, Any]] = {}
         self._last_ts_us = 0
         self._counter = 0
 
@@ -1037,3 +1049,71 @@ class FakeSlack:
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.socket_mode.new_url()}
+
+    # -- file uploads (files.getUploadURLExternal -> POST bytes -> completeUploadExternal) ---
+
+    def uploaded(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Completed uploads, oldest first (in ``channel`` if given), with their bytes."""
+        with self._lock:
+            done = [dict(f) for f in self.files.values() if f.get("completed")]
+        return [f for f in done if channel is None or f["channel"] == channel]
+
+    def _receive_upload(self, file_id: str, body: bytes) -> tuple[int, str]:
+        with self._lock:
+            file = self.files.get(file_id)
+            if file is None:
+                return 404, "not found"
+            if file.get("completed"):
+                return 400, "already completed"
+            file["content"] = body
+            self.calls.append(Call(method="upload", args={"file": file_id}, at=time.monotonic()))
+            return 200, f"OK - {len(body)}"
+
+    def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        name, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not name or not length.isdigit():
+            raise _invalid(["filename and length are required"])
+        fid = self._next_id("F")
+        self.files[fid] = {"id": fid, "name": name, "length": int(length), "content": None}
+        base = self.url[: -len("api/")] if self.url.endswith("api/") else self.url
+        return {"upload_url": f"{base.rstrip('/')}{UPLOAD_PATH}{fid}", "file_id": fid}
+
+    def _api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                raise _invalid(["files must be a JSON array"]) from None
+        if not isinstance(files, list) or not files:
+            raise _invalid(["files is required"])
+        channel = self._channel(args, "channel_id") if args.get("channel_id") else None
+        out = []
+        for f in files:
+            file = self.files.get(str((f or {}).get("id")))
+            if file is None or file.get("completed"):
+                raise _ApiError("file_not_found")
+            if file["content"] is None or len(file["content"]) != file["length"]:
+                raise _ApiError("file_upload_size_mismatch")
+        for f in files:
+            file = self.files[str(f["id"])]
+            file.update(
+                completed=True,
+                title=f.get("title") or file["name"],
+                channel=channel,
+                thread_ts=args.get("thread_ts"),
+                comment=args.get("initial_comment"),
+            )
+            out.append({"id": file["id"], "title": file["title"], "name": file["name"]})
+        if channel:  # the files appear as one message, in the thread when one is given
+            ts = self._next_ts()
+            self.messages[(channel, ts)] = {
+                "type": "message",
+                "channel": channel,
+                "ts": ts,
+                "thread_ts": args.get("thread_ts"),
+                "user": self.bot_user_id,
+                "text": str(args.get("initial_comment") or ""),
+                "files": [{"id": f["id"], "name": f["name"]} for f in out],
+            }
+        return {"files": out}

@@ -10,6 +10,7 @@ from blocks import card as card_blocks
 from blocks import posts
 from bot.models import Case, Outbox
 from bot.slack.directory import Directory
+from bot.slack.documents import Documents
 from bot.slack.gateway import Gateway
 from bot.workflow import Desk
 from bot.workflow.view import LABELS, case_view, event_view
@@ -36,6 +37,8 @@ class Delivery:
             "dm": self.direct_message,
             "alert": self.alert,
         }
+        # files made in the worker and uploaded: report, archive, register (documents.py)
+        self.kinds.update(Documents(self).kinds())
 
     def deliver(self, row: Outbox) -> dict[str, Any]:
         """Deliver one row; returns what to store as its result. `row.result` holds what

@@ -13,6 +13,7 @@ from bot.slack.gateway import Gateway
 from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
+NAME_TTL = 86400.0
 
 
 class Directory:
@@ -28,6 +29,7 @@ class Directory:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
+        self._names: dict[str, tuple[float, str]] = {}
 
     def group_members(self, group_id: str) -> frozenset[str]:
         hit = self._fresh(group_id)
@@ -57,6 +59,30 @@ class Directory:
             with self._lock:
                 self._cache[group_id] = (time.monotonic(), users)
             return users
+
+    def name(self, user_id: str) -> str:
+        """A person's name for documents people read (users.info, cached for a day); the
+        id itself when Slack cannot say (a deleted user, an outage)."""
+        with self._lock:
+            hit = self._names.get(user_id)
+        if hit and time.monotonic() - hit[0] < NAME_TTL:
+            return hit[1]
+        try:
+            user = self.gateway.call("users.info", user=user_id).get("user") or {}
+        except (SlackApiError, OSError) as exc:
+            log.info("no name for %s: %s", user_id, exc)
+            return hit[1] if hit else user_id
+        profile = user.get("profile") or {}
+        name = (
+            profile.get("real_name")
+            or profile.get("display_name")
+            or user.get("real_name")
+            or user.get("name")
+            or user_id
+        )
+        with self._lock:
+            self._names[user_id] = (time.monotonic(), str(name))
+        return str(name)
 
     def _fresh(self, group_id: str) -> frozenset[str] | None:
         with self._lock:

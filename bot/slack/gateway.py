@@ -7,6 +7,7 @@ import logging
 import random
 import ssl
 import threading
+import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
 from typing import Any
@@ -138,6 +139,16 @@ class Gateway:
         wants JSON, a form or a GET for it); raises SlackApiError or OSError."""
         resp = getattr(self.client, method.replace(".", "_"))(**kwargs)
         return dict(resp.data) if isinstance(resp.data, dict) else {}
+
+    def post_bytes(self, url: str, data: bytes) -> None:
+        """Send a file's bytes to the upload URL files.getUploadURLExternal gave (not a Web
+        API method: no token, the URL itself authorises). Raises OSError on failure, which
+        the outbox retries."""
+        req = urllib.request.Request(
+            url, data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
+        )
+        with urllib.request.urlopen(req, timeout=max(30, self.client.timeout)) as resp:
+            resp.read()
 
     def permalink(self, channel: str, ts: str) -> str | None:
         """The link of a message, built from the workspace's URL (auth.test, once per

@@ -21,6 +21,7 @@ from bot.models.base import read_sessions
 from bot.workflow import effects
 from bot.workflow.calendar import WorkingCalendar, WorkingHours
 from bot.workflow.errors import NotAllowed, NotFound, WrongState
+from bot.workflow.evidence import record_files
 from bot.workflow.inbox import RequestInbox
 from bot.workflow.intake import Complaint, format_ref
 from bot.workflow.roles import Actor, Role
@@ -242,6 +243,7 @@ class DeskBase:
                 "request": request_key,
             }
             ev = self._event(s, case, actor, "filed", data, now, step=1)
+            record_files(s, case, complaint.evidence, actor.user_id, now, "intake")
             effects.enqueue(s, kind="card_post", now=now, case=case)
             effects.thread_post(
                 s, case, now, event_id=ev.id, mention=["role:quality", f"user:{actor.user_id}"]

@@ -99,3 +99,14 @@ def channel_alert(
         alert=alert,
         **extra,
     )
+
+
+def upload(s: Session, case: Case, now: datetime, *, what: str, version: str) -> None:
+    """Make a document and upload it into the case thread: "report" at approval, "archive"
+    at closure. In the case's lane, so it follows the thread post of the same step."""
+    enqueue(s, kind="upload", now=now, case=case, what=what, version=version)
+
+
+def send_file(s: Session, now: datetime, *, user: str, what: str, **params: Any) -> None:
+    """Make a document for one person and send it to them by direct message."""
+    enqueue(s, kind="dm_file", now=now, lane=f"user:{user}", user=user, what=what, **params)

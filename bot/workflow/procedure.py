@@ -15,14 +15,16 @@ from bot.workflow import effects
 from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
+from bot.workflow.evidence import record_files
+from bot.workflow.records import RecordsDesk
 from bot.workflow.roles import SYSTEM, Actor
-from bot.workflow.view import owners
+from bot.workflow.view import owners, report_version
 
 log = logging.getLogger(__name__)
 S = Status
 
 
-class Desk(DeskBase):
+class Desk(RecordsDesk, DeskBase):
     """The complaint desk. Handlers, the scheduler, the CLI and tests all drive it."""
 
     def run(
@@ -231,6 +233,8 @@ class Desk(DeskBase):
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
             c.approved_by, c.approved_at = actor.user_id, now
             ca, pa = c.latest_report("corrective"), c.latest_report("preventive")
+            # the approved report goes into the thread once, made and sent by the worker
+            effects.upload(s, c, now, what="report", version=report_version(c))
             return S.APPROVED, {
                 "note": note,
                 "corrective_version": ca.version if ca else None,
@@ -259,11 +263,10 @@ class Desk(DeskBase):
         data: dict[str, Any] | None = None,
         **kw: Any,
     ) -> Case:
-        note = st.reason_only(data or {}, "note", required=False)
-
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            clean = st.check_sent(data or {}, self._today(now))
             c.sent_at = now
-            return S.CUSTOMER_REVIEW, {"note": note}
+            return S.CUSTOMER_REVIEW, {**clean, "version": report_version(c)}
 
         return self.run("send_to_customer", case_id, actor, now, apply, **kw)
 
@@ -304,6 +307,9 @@ class Desk(DeskBase):
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
             clean = st.check_close(data, c)
             c.closure, c.closed_at, c.closed_by = clean["criterion"], now, actor.user_id
+            # records control: final report, timeline PDF and JSON go into the thread and
+            # are kept (bot/models/records.py), made by the worker after this commit
+            effects.upload(s, c, now, what="archive", version=report_version(c))
             return S.CLOSED, {**clean, "clean_lots": c.clean_lots, "archived": True}
 
         return self.run("close_case", case_id, actor, now, apply, **kw)
@@ -331,16 +337,28 @@ class Desk(DeskBase):
 
     # --- the thread ----------------------------------------------------------------------
     def add_comment(
-        self, case_id: int, actor: Actor, now: datetime, *, text: str, message_ts: str
+        self,
+        case_id: int,
+        actor: Actor,
+        now: datetime,
+        *,
+        text: str,
+        message_ts: str,
+        files: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """A reply in the case thread, kept in the timeline (once per Slack message)."""
+        """A reply in the case thread, kept in the timeline (once per Slack message); the
+        files posted with it are recorded as evidence."""
         with self.transaction() as s:
             if not self.claim_request(s, f"msg:{case_id}:{message_ts}", now):
                 return False
             case = s.get(Case, case_id)
             if case is None:
                 return False
-            self._event(s, case, actor, "comment", {"text": text[:40000], "ts": message_ts}, now)
+            data: dict[str, Any] = {"text": text[:40000], "ts": message_ts}
+            recorded = record_files(s, case, files or [], actor.user_id, now, "thread")
+            if recorded:
+                data["files"] = recorded
+            self._event(s, case, actor, "comment", data, now)
             return True
 
     def case_for_thread(self, channel: str, thread_ts: str) -> int | None:
@@ -425,6 +443,7 @@ class Desk(DeskBase):
                 for x in case.lot_checks
             ],
             "deliveries": deliveries,
+            **self.export_records(case.id),
         }
 
     def allowed(self, name: str, case: Case, actor: Actor) -> bool:

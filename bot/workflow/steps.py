@@ -57,6 +57,8 @@ CLOSURE = {
     "not_ours": "Not our responsibility (customer informed)",
 }
 CLEAN_LOTS_TO_CLOSE = 3
+# how the approved report went to the customer ("Sent to customer")
+SEND_METHODS = {"email": "E-mail", "portal": "Customer portal", "in_person": "In person"}
 
 
 def _tq(a: Actor, c: Case) -> bool:
@@ -310,6 +312,7 @@ def check_corrective(data: dict[str, Any], today: date) -> dict[str, Any]:
     disposition = _choice(e, "disposition", data.get("disposition"), DISPOSITIONS)
     actions = _text(e, "actions", data.get("actions"))
     owner = _text(e, "owner", data.get("owner"), limit=32)
+    escape = _text(e, "escape", data.get("escape"), required=False)
     planned = None
     raw = data.get("planned")
     if not raw:
@@ -329,6 +332,7 @@ def check_corrective(data: dict[str, Any], today: date) -> dict[str, Any]:
         "actions": actions,
         "owner": owner,
         "planned": planned.isoformat() if planned else None,
+        "escape": escape,
     }
 
 
@@ -344,8 +348,27 @@ def check_preventive(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "measures": {k: v for k, v in measures.items() if v},
         "documents": docs,
+        "revisions": _text(e, "revisions", data.get("revisions"), required=False, limit=500),
         "note": _text(e, "note", data.get("note"), required=False),
     }
+
+
+def check_sent(data: dict[str, Any], today: date) -> dict[str, Any]:
+    """How and when the approved report went to the customer (the version is the case's)."""
+    e: dict[str, str] = {}
+    method = _choice(e, "method", data.get("method"), SEND_METHODS)
+    sent_on = today
+    raw = data.get("sent_on")
+    if raw:
+        try:
+            sent_on = date.fromisoformat(str(raw))
+            if sent_on > today:
+                e["sent_on"] = "The date it was sent cannot be in the future."
+        except ValueError:
+            e["sent_on"] = "That is not a date."
+    note = _text(e, "note", data.get("note"), required=False)
+    _raise(e)
+    return {"method": method, "sent_on": sent_on.isoformat(), "note": note}
 
 
 def check_lot(data: dict[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def case_view(
             and status.is_open
         ),
         "rework_count": case.rework_count,
+        "report_version": report_version(case) if "reports" in case.__dict__ else None,
         "clean_lots": case.clean_lots,
         "clean_lots_needed": st.CLEAN_LOTS_TO_CLOSE,
         "approved_by": case.approved_by,
@@ -96,6 +97,15 @@ def case_view(
             for lc in case.lot_checks
         ]
     return vm
+
+
+def report_version(case: Case) -> str:
+    """The improvement report's version: its corrective and preventive report versions,
+    "2.1" = corrective action v2 with preventive action v1. A new version of either makes a
+    new report version, and it names exactly what management approved and what was sent.
+    (Needs the case's reports loaded; the card, which has not, shows no version.)"""
+    ca, pa = case.latest_report("corrective"), case.latest_report("preventive")
+    return f"{ca.version if ca else 0}.{pa.version if pa else 0}"
 
 
 def owners(case: Case) -> list[str]:
@@ -151,4 +161,5 @@ LABELS = {
     "documents": st.DOCUMENTS,
     "closure": st.CLOSURE,
     "via": RECEIVED_VIA,
+    "send_method": st.SEND_METHODS,
 }

@@ -1,0 +1,92 @@
+"""Make the files: a case's improvement report, its archive, a register. Used by the worker
+(bot/slack/documents.py) and by the CLI; never by the web process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.records import content, isolated, pdf, register, sheets
+from bot.records.words import Words
+from bot.workflow.records import RegisterQuery
+
+Names = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    content: bytes
+    kind: str  # report | record | record_json | register
+    title: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+class Maker:
+    def __init__(self, desk: Any, names: Names) -> None:
+        self.desk = desk
+        self.names = names
+        s = desk.settings
+        self.words = Words(s.language, s.report_bilingual)
+        self.font = s.report_font
+
+    def report(self, case_id: int) -> File:
+        """The improvement report (8D) as the case stands now."""
+        case = self.desk.get_case(case_id)
+        doc = content.improvement_report(
+            case, self.desk.case_files(case.id), self.names, self.desk.tz, self.words
+        )
+        return File(
+            f"{case.ref}-improvement-report-v{doc.version}.pdf",
+            isolated.run(pdf.render, doc, self.font),
+            "report",
+            f"{doc.title} {case.ref} v{doc.version}",
+        )
+
+    def archive(self, case_id: int) -> list[File]:
+        """Records control at closure: the final report, the whole record as a readable
+        PDF (timeline included) and as JSON."""
+        case = self.desk.get_case(case_id)
+        record = content.full_record(
+            case, self.desk.case_files(case.id), self.names, self.desk.tz, self.words
+        )
+        exported = self.desk.export_case(case.ref)
+        raw = json.dumps(exported, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+        return [
+            self.report(case_id),
+            File(
+                f"{case.ref}-record.pdf",
+                isolated.run(pdf.render, record, self.font),
+                "record",
+                record.title,
+            ),
+            File(f"{case.ref}-record.json", raw, "record_json", f"{case.ref} record (JSON)"),
+        ]
+
+    def register(self, query: RegisterQuery) -> list[File]:
+        """The register as XLSX, and as CSV (UTF-8 with BOM) for those who want it."""
+        cases = self.desk.register_cases(query)
+        files = self.desk.files_of([c.id for c in cases])
+        heads = register.headers(self.words)
+        rows = register.rows(cases, files, self.desk.calendar, self.desk.tz, self.words)
+        stem = f"complaint-register-{query.start.isoformat()}-{query.end.isoformat()}"
+        title = "客诉台账" if self.words.language == "zh-CN" else "Complaint register"
+        return [
+            File(
+                f"{stem}.xlsx",
+                isolated.run(_xlsx, heads, rows, title, query.describe()),
+                "register",
+                f"{title} {query.describe()}",
+            ),
+            File(f"{stem}.csv", sheets.to_csv(heads, rows), "register", f"{title} (CSV)"),
+        ]
+
+
+def _xlsx(heads: list[str], rows: list[list[Any]], title: str, subtitle: str) -> bytes:
+    return sheets.to_xlsx(heads, rows, title=title, subtitle=subtitle)

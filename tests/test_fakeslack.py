@@ -163,17 +163,13 @@ def test_message_errors(fake: FakeSlack, client: WebClient) -> None:
 
 def test_channel_names_users_and_dms(fake: FakeSlack, client: WebClient) -> None:
     assert client.chat_postMessage(channel="#complaints", text="x")["channel"] == CHANNEL
-    # the bot DMs by posting to a user id; conversations.open would need im:write, which the
-    # manifest does not ask for
-    dm = client.chat_postMessage(channel="U0000ALICE", text="hi")["channel"]
+    dm = client.chat_postMessage(channel="U0000ALICE", text="hi")["channel"]  # a user id: a DM
     assert dm.startswith("D")
-    assert client.chat_postMessage(channel="U0000ALICE", text="again")["channel"] == dm
-    with pytest.raises(SlackApiError, match="missing_scope"):
-        client.conversations_open(users="U0000ALICE")
-    with FakeSlack(scopes=fake.scopes + ",im:write") as wider:
-        other = WebClient(token="xoxb-t", base_url=wider.url)
-        opened = other.conversations_open(users="U0000ALICE")["channel"]["id"]
-        assert opened == other.chat_postMessage(channel="U0000ALICE", text="hi")["channel"]
+    assert client.conversations_open(users="U0000ALICE")["channel"]["id"] == dm
+    with FakeSlack(scopes=fake.scopes.replace("im:write", "")) as narrower:
+        other = WebClient(token="xoxb-t", base_url=narrower.url)
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            other.conversations_open(users="U0000ALICE")
     eph = client.chat_postEphemeral(channel=CHANNEL, user="U0000ALICE", text="only you")
     assert "message_ts" in eph
 

@@ -5,6 +5,7 @@ need only DATABASE_URL; and the web process, which never loads the file librarie
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -205,8 +206,9 @@ def test_cli_report_and_register_need_only_database_url(database_url: str, tmp_p
     done = cli("register", "--from", "2026-03-01", "--to", "2026-03-31", "-o", "reg.csv")
     assert (tmp_path / "reg.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert cli("report", "CC-2026-9999", "-o", "x.pdf").returncode == 1
-    done = cli("export", "CC-2026-0001")  # export still needs the full settings
-    assert done.returncode == 2
+    done = cli("export", "CC-2026-0001")  # export, too, needs only DATABASE_URL
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["case"]["ref"] == "CC-2026-0001"
 
 
 def test_web_process_never_loads_the_file_libraries(database_url: str, tmp_path: Path) -> None:

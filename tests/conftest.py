@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from bot.app import Bot, build
@@ -27,6 +29,13 @@ OUTSIDER = "U0NOBODY"
 COMPLAINTS, MANAGEMENT = "C0COMPLAIN", "C0MANAGE"
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+# Property tests assert what comes out, never how fast: hypothesis's default 200 ms deadline
+# per example and its too-slow health check are timings, and fail on a loaded machine.
+hypothesis_settings.register_profile(
+    "untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("untimed")
 
 
 class Clock:

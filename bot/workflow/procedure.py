@@ -16,6 +16,7 @@ from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.roles import SYSTEM, Actor
+from bot.workflow.text import clean_text
 from bot.workflow.view import owners
 
 log = logging.getLogger(__name__)
@@ -340,7 +341,8 @@ class Desk(DeskBase):
             case = s.get(Case, case_id)
             if case is None:
                 return False
-            self._event(s, case, actor, "comment", {"text": text[:40000], "ts": message_ts}, now)
+            comment = {"text": clean_text(text)[:40000], "ts": message_ts}
+            self._event(s, case, actor, "comment", comment, now)
             return True
 
     def case_for_thread(self, channel: str, thread_ts: str) -> int | None:

@@ -13,11 +13,15 @@ log = logging.getLogger("bot")
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         print("Copy .env.example to .env and fill it in; see the README.", file=sys.stderr)
         raise SystemExit(2) from exc
+    # logging is set up before the settings are read (so their errors are logged too);
+    # LOG_LEVEL applies from here on, in this process and the ones it forks
+    logging.getLogger().setLevel(settings.log_level)
+    return settings
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///complaints.sqlite3"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_UNITS = ("production", "development", "purchasing", "warehouse")
 
 _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -72,6 +73,7 @@ class Settings:
     scheduler_interval_seconds: float = 30.0
     worker_process: bool = True
     log_level: str = "INFO"
+    case_visibility: str = "roles"
 
     @property
     def socket_mode(self) -> bool:
@@ -234,6 +236,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     if not re.match(r"^\d{1,2}:\d{2}$", digest):
         problems.append(f"DIGEST_TIME: {digest!r} is not like 08:45")
 
+    log_level = get("LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    visibility = get("CASE_VISIBILITY", "roles").lower()
+    if visibility not in ("roles", "workspace"):
+        problems.append(f"CASE_VISIBILITY: {visibility!r} is neither roles nor workspace")
+
     settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=secret,
@@ -261,7 +271,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         scheduler_enabled=_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true"), problems),
         scheduler_interval_seconds=number("SCHEDULER_INTERVAL_SECONDS", "30", float, 1),
         worker_process=_bool("WORKER_PROCESS", get("WORKER_PROCESS", "true"), problems),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
+        case_visibility=visibility,
     )
     if problems:
         raise SettingsError(problems)

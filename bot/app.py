@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
+from bot.httpguard import bad_payload, guard
 from bot.models import make_engine, make_session_factory, utcnow
 from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64
 # /healthz fails when an acknowledged request has waited this long for the worker
 WORKER_OVERDUE = timedelta(minutes=5)
+WRITE_PROBE = text("UPDATE processed_requests SET key = key WHERE 1 = 0")
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -85,7 +87,7 @@ class Bot:
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         """`POST /slack/events` for Bolt, `GET /healthz` for the load balancer."""
         assert self.app is not None, "a worker process serves no HTTP"
-        bolt = SlackRequestHandler(self.app, path="/slack/events")
+        guarded = guard(SlackRequestHandler(self.app, path="/slack/events"))
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":
@@ -97,7 +99,7 @@ class Bot:
                 return [(problem or "ok").encode()]
             self.in_flight.started()
             try:
-                return bolt(environ, start_response)
+                return guarded(environ, start_response)
             finally:
                 self.in_flight.finished()
 
@@ -113,6 +115,15 @@ class Bot:
             stuck = self.desk.inbox.overdue_requests(WORKER_OVERDUE)
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             return "database unreachable"
+        try:
+            # a database that can be read but not written (a read-only file or replica,
+            # a full disk) acks requests it cannot keep: try a real write transaction.
+            # It changes no row; SQLite refuses its BEGIN IMMEDIATE, PostgreSQL the UPDATE
+            with self.engine.begin() as conn:
+                conn.execute(WRITE_PROBE)
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            log.warning("healthz: the database cannot be written: %s", exc)
+            return "database cannot be written"
         if stuck:
             minutes = int(WORKER_OVERDUE.total_seconds() // 60)
             return f"worker behind: {stuck} acknowledged request(s) waiting over {minutes} min"
@@ -262,5 +273,6 @@ def _bolt_app(
                     return BoltResponse(status=200, body="")
         return next()
 
+    app.error(bad_payload)
     register(app, services)
     return app

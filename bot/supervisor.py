@@ -38,10 +38,14 @@ def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Ca
     """Start waitress on `sock` (or host:port) in a thread; returns its stop function."""
     from waitress import create_server
 
+    from bot.httpguard import MAX_BODY
+
+    # waitress refuses a longer body before buffering it (and a chunked one as it grows)
+    limits = {"threads": WEB_THREADS, "max_request_body_size": MAX_BODY}
     if sock is not None:
-        server = create_server(bot.wsgi(), sockets=[sock], threads=WEB_THREADS)
+        server = create_server(bot.wsgi(), sockets=[sock], **limits)
     else:
-        server = create_server(bot.wsgi(), host=host, port=port, threads=WEB_THREADS)
+        server = create_server(bot.wsgi(), host=host, port=port, **limits)
     log.info("complaint desk listening on http://%s:%s/slack/events", host, port)
 
     def run() -> None:

@@ -566,9 +566,13 @@ class FakeSlack:
         with self._lock:
             self._users.setdefault(user_id, {}).update(profile)
 
-    def set_channel(self, channel_id: str, *, name: str, members: list[str]) -> None:
+    def set_channel(
+        self, channel_id: str, *, name: str, members: list[str], is_private: bool = False
+    ) -> None:
         with self._lock:
-            self._channels.setdefault(channel_id, {}).update(name=name, members=list(members))
+            self._channels.setdefault(channel_id, {}).update(
+                name=name, members=list(members), is_private=is_private
+            )
 
     # -- request pipeline -----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ log = logging.getLogger("bot.supervisor")
 
 WORKER_NICENESS = 10  # acks have Slack's 3-second limit; deliveries and ticks do not
 WEB_THREADS = 16
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Callable[[], None]:
@@ -91,6 +92,29 @@ def run_single(settings: Settings, host: str) -> int:
     return 0
 
 
+def die_with_parent(parent: int) -> None:
+    """Make this forked child go when the supervisor goes, even by SIGKILL: a web process
+    left behind keeps the port, and the next `complaint-bot run` cannot listen on it.
+    Linux: the kernel sends SIGTERM (PR_SET_PDEATHSIG). Elsewhere a thread watches for
+    the parent to change (it becomes init, or a subreaper, when ours dies)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _child(
     role: str,
     settings: Settings,
@@ -98,11 +122,13 @@ def _child(
     pipe: tuple[int, int],
     host: str,
     in_flight: InFlight,
+    parent: int,
 ) -> int:
     from bot.app import build
 
     read_fd, write_fd = pipe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
     if role == "worker":
         os.close(write_fd)
@@ -176,11 +202,14 @@ class Supervisor:
     def spawn(self, role: str) -> None:
         if role == "web":
             self.in_flight.reset()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child
             code = 1
             try:
-                code = _child(role, self.settings, self.sock, self.pipe, self.host, self.in_flight)
+                code = _child(
+                    role, self.settings, self.sock, self.pipe, self.host, self.in_flight, parent
+                )
             except BaseException:  # noqa: BLE001 - logged; the supervisor restarts us
                 log.exception("%s process crashed", role)
             finally:

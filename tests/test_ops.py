@@ -116,6 +116,7 @@ def _start_run(tmp_path: Any, slack: Any, **extra: str) -> tuple[Any, int, Path]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    port = int(extra.pop("PORT", port))  # a test may ask for a port used before
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SLACK_BOT_TOKEN": "xoxb-1",

@@ -22,6 +22,7 @@ from bot.models import Outbox, OutboxStatus
 from bot.models.base import read_sessions
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
+from bot.slack.pacing import ChannelPacer, PacedGateway
 from bot.wakeup import PollingLoop
 
 log = logging.getLogger(__name__)
@@ -29,25 +30,6 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
 LANE_RUN = 20  # rows delivered down one lane before its worker goes back to the pool
 MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
-
-
-class Pacer:
-    """At most one message per `interval` seconds per channel (Slack's posting limit)."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next.get(channel, 0.0))
-            self._next[channel] = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 class OutboxSender(PollingLoop):
@@ -75,10 +57,14 @@ class OutboxSender(PollingLoop):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
-        self.pacer = Pacer(channel_interval)
+        self.pacer = ChannelPacer(channel_interval)
+        if not isinstance(delivery.gateway, PacedGateway):
+            # every post this sender makes, whatever its kind, waits for its channel's turn
+            delivery.gateway = PacedGateway(delivery.gateway, self.pacer)  # type: ignore[assignment]
         self.on_failure = on_failure
         # called before each delivery: lets Slack's requests in flight go first (app.py)
         self.before_each: Callable[[], None] = lambda: None
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
@@ -134,6 +120,10 @@ class OutboxSender(PollingLoop):
         started = 0
         for row in self.heads():
             with self._busy_lock:
+                # no more lanes than threads: a lane queued behind paced ones would hold
+                # its claim idle, and the lanes due first are picked again at each round
+                if len(self._busy) >= self.workers:
+                    break
                 if row.lane in self._busy:
                     continue
                 self._busy.add(row.lane)
@@ -172,10 +162,12 @@ class OutboxSender(PollingLoop):
         lane = row.lane
         current: Outbox | None = row
         try:
-            for _ in range(LANE_RUN):
+            for n in range(1, LANE_RUN + 1):
                 if current is None or not self._deliver(current):
                     break
-                current = self._next_in_lane(lane)
+                # the next row is claimed only when this run will deliver it: a row
+                # claimed and then left would wait out its whole claim (CLAIM_SECONDS)
+                current = self._next_in_lane(lane) if n < LANE_RUN else None
         except Exception:
             log.exception("outbox lane %s crashed", lane)
         finally:
@@ -201,19 +193,21 @@ class OutboxSender(PollingLoop):
     def _deliver(self, row: Outbox) -> bool:
         """Deliver one row; True when it is done (sent, or failed for good), False when it
         waits for a retry (and so blocks its lane until then)."""
-        channel = row.payload.get("channel") or (
-            row.lane.split(":", 1)[1] if row.lane.startswith("channel:") else ""
-        )
         try:
             self.before_each()
-            if channel:
-                self.pacer.wait(channel)
-            result = self.delivery.deliver(row)
+            result = self.delivery.deliver(row)  # posts wait for their channel (pacing.py)
         except NoCard as exc:
             self._finish(row, failed=f"no card to post under ({exc})")
             return True
         except Exception as exc:  # noqa: BLE001 - classified below
             failure = classify(exc)
+            if failure.error == "ratelimited":
+                # Slack asked us to slow down, and the channel is paused for as long as
+                # it said: not a failure, so it never counts towards giving up
+                delay = failure.retry_after or 1.0
+                log.info("outbox %s (%s) rate-limited; again in %.1fs", row.id, row.kind, delay)
+                self._retry(row, row.attempts, delay, failure.error)
+                return False
             attempts = row.attempts + 1
             if failure.retry and attempts < self.max_attempts:
                 delay = failure.retry_after or backoff(

@@ -21,6 +21,7 @@ from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
 from bot.httpguard import bad_payload, guard
 from bot.models import make_engine, make_session_factory, utcnow
+from bot.models.leases import LeaseKeeper
 from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
@@ -83,6 +84,11 @@ class Bot:
     listeners: ListenerExecutor | None = None
     scheduler: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    leases: LeaseKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        # claims are short leases, renewed while this process works (bot/models/leases.py)
+        self.leases = LeaseKeeper(self.engine)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         """`POST /slack/events` for Bolt, `GET /healthz` for the load balancer."""
@@ -137,6 +143,7 @@ class Bot:
     def start_background(self) -> None:
         if not self.does_work:
             return
+        self.leases.start()
         self.worker.start()
         self.sender.start()
         if self.scheduler is not None:
@@ -156,6 +163,7 @@ class Bot:
             self.scheduler.shutdown()
         self.worker.stop()
         self.sender.stop()
+        self.leases.stop()
         self.engine.dispose()
 
 

@@ -217,6 +217,24 @@ class Supervisor:
                 os._exit(code)
         self.children[pid] = (role, time.monotonic())
 
+    def free_claims(self, pid: int) -> None:
+        """Give back at once the inbox and outbox rows a dead child held, rather than let
+        its leases run out: the restarted worker takes them up straight away."""
+        from bot.models import make_engine
+        from bot.models.leases import owner_id, release
+
+        try:
+            engine = make_engine(self.settings.database_url)
+            try:
+                freed = release(engine, owner_id(pid))
+            finally:
+                engine.dispose()
+        except Exception:  # noqa: BLE001 - the leases run out anyway
+            log.warning("could not free the claims of process %d", pid, exc_info=True)
+            return
+        if freed:
+            log.info("freed %d claimed row(s) of process %d", freed, pid)
+
     def _signal(self, signum: int, _frame: Any) -> None:
         self.stopping = True
         for pid in list(self.children):
@@ -251,6 +269,7 @@ class Supervisor:
                 continue
             role, started = child
             code = os.waitstatus_to_exitcode(status)
+            self.free_claims(pid)
             # a child that ran a while gets restarted at once; one that keeps dying, slower
             lived = time.monotonic() - started
             pauses[role] = 0.0 if lived > 60 else min(30.0, pauses[role] * 2 or 1.0)

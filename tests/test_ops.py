@@ -83,7 +83,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     current, head = schema_status(engine)
-    assert current == head == "0002"
+    assert current == head == "0004"
 
 
 def test_doctor_says_what_to_fix(database_url: str, slack) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased, sessionmaker
 
 from bot.models import Outbox, OutboxStatus
 from bot.models.base import read_sessions
+from bot.models.leases import lease_until, owner_id
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
 from bot.slack.pacing import ChannelPacer, PacedGateway
@@ -27,7 +28,6 @@ from bot.wakeup import PollingLoop
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120
 LANE_RUN = 20  # rows delivered down one lane before its worker goes back to the pool
 MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
 
@@ -111,7 +111,7 @@ class OutboxSender(PollingLoop):
                     Outbox.status == OutboxStatus.PENDING,
                     or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
                 )
-                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                .values(claimed_until=lease_until(now), claimed_by=owner_id())
             )
             return res.rowcount == 1
 
@@ -193,9 +193,13 @@ class OutboxSender(PollingLoop):
     def _deliver(self, row: Outbox) -> bool:
         """Deliver one row; True when it is done (sent, or failed for good), False when it
         waits for a retry (and so blocks its lane until then)."""
+        # a row claimed before by a process that died, or whose last call failed in a way
+        # that may have reached Slack: its posts are looked for before being made again
+        unknown = row.claimed_by is not None or bool((row.result or {}).get("unknown"))
         try:
             self.before_each()
-            result = self.delivery.deliver(row)  # posts wait for their channel (pacing.py)
+            with self.delivery.gateway.attempt(row.id, unknown):  # type: ignore[attr-defined]
+                result = self.delivery.deliver(row)  # posts wait for their channel
         except NoCard as exc:
             self._finish(row, failed=f"no card to post under ({exc})")
             return True
@@ -216,6 +220,8 @@ class OutboxSender(PollingLoop):
                 log.info(
                     "outbox %s (%s) retry in %.1fs: %s", row.id, row.kind, delay, failure.error
                 )
+                # a 5xx or a dropped connection may come after Slack acted on the call
+                row.result = {**(row.result or {}), "unknown": True}
                 self._retry(row, attempts, delay, failure.error)
                 return False
             self._finish(row, failed=failure.error, attempts=attempts)
@@ -233,6 +239,7 @@ class OutboxSender(PollingLoop):
                     attempts=attempts,
                     last_error=error[:1000],
                     claimed_until=None,
+                    claimed_by=None,
                     result=row.result or {},
                     next_attempt_at=now + timedelta(seconds=delay),
                 )
@@ -247,7 +254,11 @@ class OutboxSender(PollingLoop):
         attempts: int | None = None,
     ) -> None:
         now = self.clock()
-        values: dict = {"claimed_until": None, "attempts": attempts or row.attempts + 1}
+        values: dict = {
+            "claimed_until": None,
+            "claimed_by": None,
+            "attempts": attempts or row.attempts + 1,
+        }
         if failed is None:
             values.update(status=OutboxStatus.SENT, sent_at=now, result=result or {})
         else:

@@ -8,16 +8,25 @@ a later slot sees the pause when it wakes and queues again behind it."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.gateway import Gateway, classify
 
+log = logging.getLogger(__name__)
+
 # methods that post a message into a channel: Slack limits these per channel
 PACED_METHODS = frozenset({"chat.postMessage"})
+EVENT_TYPE = "complaint_desk_outbox"  # message metadata: which outbox row posted it
+LOOKBACK = 200  # messages read back when looking for an earlier attempt's post
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class ChannelPacer:
@@ -58,15 +67,43 @@ class ChannelPacer:
 
 
 class PacedGateway:
-    """The sender's view of the gateway: posts wait for their channel's turn."""
+    """The sender's view of the gateway: posts wait for their channel's turn, and carry
+    the id of their outbox row in the message's metadata. When the row's last attempt
+    ended without an outcome (its process died mid-call, or the call failed in a way that
+    may have come after Slack acted), a post is first looked for in the channel or thread
+    and not made again if it is there."""
 
     def __init__(self, gateway: Gateway, pacer: ChannelPacer) -> None:
         self.inner = gateway
         self.pacer = pacer
         self.client = gateway.client
+        self._local = threading.local()
+
+    @contextmanager
+    def attempt(self, row_id: int, unknown: bool) -> Iterator[None]:
+        """The outbox row this thread is delivering (and whether to look before posting)."""
+        self._local.row = (row_id, unknown)
+        try:
+            yield
+        finally:
+            self._local.row = None
 
     def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         channel = str(kwargs.get("channel") or "") if method in PACED_METHODS else ""
+        row = getattr(self._local, "row", None)
+        if channel and row is not None:
+            row_id, unknown = row
+            kwargs["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"outbox_id": row_id}}
+            if unknown:
+                found = self._already_posted(row_id, channel, kwargs.get("thread_ts"))
+                if found is not None:
+                    log.info(
+                        "outbox %s: already in %s (ts %s), not posted again",
+                        row_id,
+                        channel,
+                        found["ts"],
+                    )
+                    return found
         if channel:
             self.pacer.wait(channel)
         try:
@@ -79,3 +116,39 @@ class PacedGateway:
 
     def permalink(self, channel: str, ts: str) -> str | None:
         return self.inner.permalink(channel, ts)
+
+    def _already_posted(
+        self, row_id: int, channel: str, thread_ts: str | None
+    ) -> dict[str, Any] | None:
+        """The message this row posted before, found by its metadata; None when there is
+        none. A DM (a user id) is not looked up: reading DMs would need `im:history`, a
+        scope the bot does not ask for, and a DM said twice is the lesser harm."""
+        if USER_ID.match(channel):
+            return None
+        try:
+            if thread_ts:
+                resp = self.inner.call(
+                    "conversations.replies",
+                    channel=channel,
+                    ts=thread_ts,
+                    include_all_metadata=True,
+                    limit=LOOKBACK,
+                )
+            else:
+                resp = self.inner.call(
+                    "conversations.history",
+                    channel=channel,
+                    include_all_metadata=True,
+                    limit=LOOKBACK,
+                )
+        except SlackApiError as exc:
+            if classify(exc).retry:
+                raise  # look again on the next attempt rather than risk a double
+            log.warning("outbox %s: cannot look in %s (%s); posting", row_id, channel, exc)
+            return None
+        for msg in resp.get("messages") or []:
+            meta = msg.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == EVENT_TYPE and payload.get("outbox_id") == row_id:
+                return {"ok": True, "channel": channel, "ts": msg.get("ts"), "message": msg}
+        return None

@@ -9,6 +9,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from blocks.intake import intake_modal
@@ -54,6 +56,80 @@ def test_nul_in_intake_step_form_and_thread_reply_is_stored_without_it(running) 
     r.settle()
     comments = [e.data["text"] for e in events(r, case.id) if e.kind == "comment"]
     assert comments == ["root cause"]
+
+
+_CHARS = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())
+_SPECIAL = st.sampled_from(
+    [
+        "\x00",
+        "\u200f",
+        "\u202e",
+        "\u200d",
+        "👩\u200d🔧",
+        "\U0001f600",
+        "e\u0301",
+        "\r\n",
+        "<!channel>",
+    ]
+)
+_FIELD = st.one_of(
+    st.text(_CHARS, max_size=40),
+    st.lists(st.one_of(_SPECIAL, st.text(_CHARS, max_size=4)), max_size=20).map("".join),
+    st.text(_CHARS, min_size=1, max_size=8).map(lambda t: (t * 3000)[:3000]),
+)
+INTAKE_TEXT = ("customer", "contact", "product", "lots", "description", "notes")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(
+    answers={
+        "customer": "\x00Acme\u200f 客户 👩\u200d🔧",
+        "contact": "\u202eLi\x00",
+        "product": "e\u0301\ud800",
+        "lots": "L1\r\nL2",
+        "description": ("缺陷\x00😀" * 1000)[:3000],
+        "notes": "\x1b[31m",
+        "quantity": "12",
+    }
+)
+@given(
+    answers=st.fixed_dictionaries(
+        {
+            **{name: _FIELD for name in INTAKE_TEXT},
+            "quantity": st.one_of(st.just("12"), _FIELD),
+        }
+    )
+)
+def test_any_unicode_in_every_intake_field_files_one_case_with_one_card_or_an_inline_error(
+    running, answers
+) -> None:
+    r = running
+    view = open_form(r)
+    with r.desk.sessions() as s:
+        before = s.scalar(select(func.count(Case.id)))
+    reply = r.client.submit(MKT, view, {**GOOD, **answers})
+    assert reply.status == 200, reply
+    r.settle()
+    with r.desk.sessions() as s:
+        cases = list(s.scalars(select(Case).order_by(Case.id)))
+    if reply.body:  # refused inline, on the fields: nothing filed
+        assert set(reply.json()["errors"]) <= set(answers)
+        assert len(cases) == before
+        return
+    assert len(cases) == before + 1  # acknowledged: exactly one case
+    new = cases[-1]
+    assert new.card_ts and "\x00" not in new.customer + new.description + new.notes
+    top = [
+        m
+        for (ch, ts), m in r.fake.messages.items()
+        if ch == COMPLAINTS and m.get("thread_ts") in (None, ts)
+    ]
+    assert len(top) == len(cases)  # exactly one card per case
+    assert sum(1 for m in top if m["ts"] == new.card_ts) == 1
 
 
 def test_a_quantity_in_unicode_digits_is_an_inline_error_not_a_crash(running) -> None:

@@ -41,3 +41,38 @@ def test_a_429_pauses_the_whole_channel_for_threads_already_waiting() -> None:
     waiting.join()
     assert events == ["C2", "C1 still paused", "C1"]
     assert pacer.paused_for("C1") == 0
+
+
+def test_rate_limits_never_count_towards_giving_up(database_url, slack) -> None:
+    """The bot does not pace here (interval 0) and may try a row only twice: every
+    post is still delivered, because a 429 is not a failed attempt."""
+    from sqlalchemy import select
+
+    from bot.app import build
+    from bot.models import Outbox
+    from tests.conftest import make_settings
+    from tests.test_faults import file
+    from tests.test_security import NOW
+
+    slack.error_next("chat.postMessage", "ratelimited", n=3)  # one row refused 3 times
+    slack.rate_limit(per_second=5, retry_after=1, method="chat.postMessage")
+    bot = build(
+        make_settings(database_url, slack.url),
+        clock=lambda: NOW,
+        outbox_base_delay=0.01,
+        channel_interval=0,
+        with_scheduler=False,
+    )
+    bot.sender.max_attempts = 2
+    bot.start_background()
+    try:
+        for i in range(12):
+            file(bot.desk, NOW, i)
+        assert bot.sender.drain(timeout=120)
+        with bot.desk.readers() as s:
+            rows = list(s.scalars(select(Outbox)))
+    finally:
+        bot.stop()
+    assert sum(1 for c in slack.rejected if c.error == "ratelimited") >= 3
+    assert rows and {r.status for r in rows} == {"sent"}
+    assert max(r.attempts for r in rows) == 1

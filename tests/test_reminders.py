@@ -312,6 +312,19 @@ def test_catch_up_after_downtime_sends_each_moment_once(world: World) -> None:
     assert world.outbox(mark) == []
 
 
+def test_catch_up_collapses_even_when_the_batch_cuts_between_nudge_and_overdue(
+    world: World,
+) -> None:
+    """Ticks read due reminders in batches by due time: a batch holding only a case's
+    nudges must still see that its overdue notice is due, and not send them."""
+    cases = [world.file(sh(9, 30, 10)) for _ in range(3)]
+    world.clock.now = sh(10, 9, 17, 30)
+    result = run_tick(world.desk, sh(10, 9, 17, 30), worker="test", batch=2)
+    assert (result.sent, result.cancelled) == (3, 6)  # one overdue per case; 2 nudges each
+    for case in cases:
+        assert sorted(r.kind for r in world.reminders(case.id, "sent")) == ["overdue"]
+
+
 def test_submitting_the_report_cancels_its_reminders(world: World) -> None:
     case = world.file(sh(9, 30, 10))
     world.to_corrective(case.id, sh(9, 30, 11))

@@ -2,9 +2,9 @@
 per channel (a DM is a channel too), with a 429 pausing the whole channel.
 
 Every `chat.postMessage` the outbox makes goes through `PacedGateway`: card posts, thread
-posts, DMs, alerts, reminders. A 429's Retry-After pauses that channel for every thread
-of the sender, not only for the row that was refused; a thread that had already reserved
-a later slot sees the pause when it wakes and queues again behind it."""
+posts, DMs, alerts, reminders. A channel's posts go one at a time, so a 429's
+Retry-After pauses that channel for every thread of the sender, not only for the row
+that was refused."""
 
 from __future__ import annotations
 
@@ -30,35 +30,52 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class ChannelPacer:
-    """At most one message per `interval` seconds per channel; `pause` holds a channel."""
+    """At most one message per `interval` seconds per channel; `pause` holds a channel.
+
+    A channel's posts go one at a time, and each is sent `interval` after the answer to
+    the one before: Slack counts a message when it arrives, somewhere between the send
+    and the answer, so spacing sends alone lets two arrive closer than `interval` when
+    the first was slow on the way (and a strict limit answers 429)."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._next: dict[str, float] = {}
         self._paused: dict[str, float] = {}
+        self._turns: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def wait(self, channel: str) -> None:
-        """Sleep until this channel may take a message, and take its slot."""
+    @contextmanager
+    def slot(self, channel: str) -> Iterator[None]:
+        """Wait for the channel's turn, post inside the block; the next post follows
+        `interval` after the block ends (a 429 inside it pauses the channel first)."""
         if self.interval <= 0 and not self._paused:
+            yield
             return
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                slot = max(now, self._next.get(channel, 0.0), self._paused.get(channel, 0.0))
-                self._next[channel] = slot + self.interval
-            if slot > now:
-                time.sleep(slot - now)
-            with self._lock:
-                if time.monotonic() >= self._paused.get(channel, 0.0):
-                    return
-            # paused while this thread slept for its slot: queue again behind the pause
+        with self._lock:
+            turn = self._turns.setdefault(channel, threading.Lock())
+        with turn:
+            while True:
+                with self._lock:
+                    ready = max(self._next.get(channel, 0.0), self._paused.get(channel, 0.0))
+                wait = ready - time.monotonic()
+                if wait <= 0:
+                    break
+                time.sleep(wait)
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self._next[channel] = time.monotonic() + max(0.0, self.interval)
+
+    def wait(self, channel: str) -> None:
+        """Take the channel's turn for a post made right away (no call inside)."""
+        with self.slot(channel):
+            pass
 
     def pause(self, channel: str, seconds: float) -> None:
         with self._lock:
             until = time.monotonic() + max(0.0, seconds)
             self._paused[channel] = max(self._paused.get(channel, 0.0), until)
-            self._next[channel] = max(self._next.get(channel, 0.0), until)
 
     def paused_for(self, channel: str) -> float:
         """Seconds until the channel's pause ends (0 when it is not paused)."""
@@ -104,15 +121,16 @@ class PacedGateway:
                         found["ts"],
                     )
                     return found
-        if channel:
-            self.pacer.wait(channel)
-        try:
+        if not channel:
             return self.inner.call(method, **kwargs)
-        except SlackApiError as exc:
-            failure = classify(exc)
-            if channel and failure.error == "ratelimited":
-                self.pacer.pause(channel, failure.retry_after or 1.0)
-            raise
+        with self.pacer.slot(channel):
+            try:
+                return self.inner.call(method, **kwargs)
+            except SlackApiError as exc:
+                failure = classify(exc)
+                if failure.error == "ratelimited":
+                    self.pacer.pause(channel, failure.retry_after or 1.0)
+                raise
 
     def permalink(self, channel: str, ts: str) -> str | None:
         return self.inner.permalink(channel, ts)

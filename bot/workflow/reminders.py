@@ -557,12 +557,20 @@ def _fire_all_locked(
 ) -> None:
     """Reminders of cases whose rows this transaction has locked: re-checked against the
     case, then claimed or cancelled with one UPDATE each, then turned into outbox rows."""
+    # every due reminder of these cases, not only this batch's: a batch cut by due time
+    # would otherwise send the nudges that the overdue notice in the next batch supersedes
     rows = s.execute(
         select(Reminder.id, Reminder.case_id, Reminder.kind, Reminder.due_at, Reminder.data)
-        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .where(
+            Reminder.status == PENDING,
+            or_(
+                Reminder.id.in_(ids),
+                and_(Reminder.case_id.in_(list(cases)), Reminder.due_at <= now),
+            ),
+        )
         .order_by(Reminder.case_id, Reminder.due_at, Reminder.id)
     ).all()
-    result.lost += len(ids) - len(rows)
+    result.lost += len(set(ids) - {r.id for r in rows})
     applies = {r.id: still_applies(cases.get(r.case_id), r.kind, dict(r.data or {})) for r in rows}
     for rid in superseded([r for r in rows if applies[r.id]]):
         applies[rid] = False

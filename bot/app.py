@@ -19,7 +19,9 @@ from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
+from bot.httpguard import bad_payload, guard
 from bot.models import make_engine, make_session_factory, utcnow
+from bot.models.leases import LeaseKeeper
 from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64
 # /healthz fails when an acknowledged request has waited this long for the worker
 WORKER_OVERDUE = timedelta(minutes=5)
+WRITE_PROBE = text("UPDATE processed_requests SET key = key WHERE 1 = 0")
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -83,12 +86,17 @@ class Bot:
     extras: dict[str, Any] = field(default_factory=dict)
     # Socket Mode: the connection to Slack (bot.socketmode.SocketModeClient), for /healthz
     socket: Any = None
+    leases: LeaseKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        # claims are short leases, renewed while this process works (bot/models/leases.py)
+        self.leases = LeaseKeeper(self.engine)
 
     def wsgi(self) -> Callable[..., Iterable[bytes]]:
         """`POST /slack/events` for Bolt (HTTP mode), `GET /healthz` for the load balancer
         (both modes)."""
         assert self.app is not None, "a worker process serves no HTTP"
-        bolt = SlackRequestHandler(self.app, path="/slack/events")
+        guarded = guard(SlackRequestHandler(self.app, path="/slack/events"))
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":
@@ -103,7 +111,7 @@ class Bot:
                 return [b"Socket Mode: only /healthz is served here"]
             self.in_flight.started()
             try:
-                return bolt(environ, start_response)
+                return guarded(environ, start_response)
             finally:
                 self.in_flight.finished()
 
@@ -121,6 +129,15 @@ class Bot:
             stuck = self.desk.inbox.overdue_requests(WORKER_OVERDUE)
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             return "database unreachable"
+        try:
+            # a database that can be read but not written (a read-only file or replica,
+            # a full disk) acks requests it cannot keep: try a real write transaction.
+            # It changes no row; SQLite refuses its BEGIN IMMEDIATE, PostgreSQL the UPDATE
+            with self.engine.begin() as conn:
+                conn.execute(WRITE_PROBE)
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            log.warning("healthz: the database cannot be written: %s", exc)
+            return "database cannot be written"
         if stuck:
             minutes = int(WORKER_OVERDUE.total_seconds() // 60)
             return f"worker behind: {stuck} acknowledged request(s) waiting over {minutes} min"
@@ -134,6 +151,7 @@ class Bot:
     def start_background(self) -> None:
         if not self.does_work:
             return
+        self.leases.start()
         self.worker.start()
         self.sender.start()
         if self.scheduler is not None:
@@ -153,6 +171,7 @@ class Bot:
             self.scheduler.shutdown()
         self.worker.stop()
         self.sender.stop()
+        self.leases.stop()
         from bot.records import isolated
 
         isolated.close()  # the helper that makes PDF/XLSX files, if one is running
@@ -287,5 +306,6 @@ def _bolt_app(
                     return BoltResponse(status=200, body="")
         return next()
 
+    app.error(bad_payload)
     register(app, services)
     return app

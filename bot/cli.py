@@ -30,7 +30,7 @@ QUIET_LOGGERS = ("alembic", "apscheduler")
 
 def _settings(command: str) -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"complaint-bot {command}: the settings need fixing (.env or the environment):")
         for problem in exc.problems:
@@ -38,6 +38,10 @@ def _settings(command: str) -> Settings:
         if exc.no_slack and command == "run":
             print(SANDBOX_HINT)
         raise SystemExit(EXIT_CONFIG) from exc
+    # logging is set up before the settings are read (so their errors are logged too);
+    # LOG_LEVEL applies from here on, in this process and the ones it forks
+    logging.getLogger().setLevel(settings.log_level)
+    return settings
 
 
 def fail(message: str, code: int = 1) -> SystemExit:

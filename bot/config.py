@@ -14,6 +14,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///complaints.sqlite3"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_UNITS = ("production", "development", "purchasing", "warehouse")
 
 _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -149,6 +150,7 @@ class Settings:
     language: str = "en"
     report_bilingual: bool = False
     report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
+    case_visibility: str = "roles"
 
     @property
     def socket_mode(self) -> bool:
@@ -370,6 +372,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     if report_font and not os.path.isfile(report_font):
         problems.append(f"REPORT_FONT: {report_font!r} is not a file (a CJK .ttf font)")
 
+    log_level = get("LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    visibility = get("CASE_VISIBILITY", "roles").lower()
+    if visibility not in ("roles", "workspace"):
+        problems.append(f"CASE_VISIBILITY: {visibility!r} is neither roles nor workspace")
+
     settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=secret,
@@ -397,10 +407,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         scheduler_enabled=_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true"), problems),
         scheduler_interval_seconds=number("SCHEDULER_INTERVAL_SECONDS", "30", float, 1),
         worker_process=_bool("WORKER_PROCESS", get("WORKER_PROCESS", "true"), problems),
-        log_level=get("LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
         language=language,
         report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
         report_font=report_font,
+        case_visibility=visibility,
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

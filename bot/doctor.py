@@ -38,6 +38,21 @@ class Check:
     fix: str = ""
 
 
+def _privacy(channel: str, info: dict) -> Check:
+    """Case cards show the customer, the defect and every step: in a public channel the
+    whole workspace reads them, whatever CASE_VISIBILITY=roles keeps out of `show`."""
+    if info.get("is_private"):
+        return Check("complaints channel privacy", True, f"{channel} is private")
+    return Check(
+        "complaints channel privacy",
+        False,
+        f"{channel} (#{info.get('name', '?')}) is public: everyone in the workspace can read "
+        "the case cards",
+        "make the channel private (channel details > Settings > Change to a private channel), "
+        "or set CASE_VISIBILITY=workspace if every case may be public",
+    )
+
+
 def run_checks(settings: Settings) -> list[Check]:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -159,6 +174,9 @@ def run_checks(settings: Settings) -> list[Check]:
                     f"put in {WHERE['channel']}",
                 )
             )
+            continue
+        if label == "complaints channel" and settings.case_visibility == "roles":
+            checks.append(_privacy(channel, info))
 
     roles = {
         "MARKETING_USERS": settings.marketing,

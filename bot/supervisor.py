@@ -33,16 +33,21 @@ log = logging.getLogger("bot.supervisor")
 
 WORKER_NICENESS = 10  # acks have Slack's 3-second limit; deliveries and ticks do not
 WEB_THREADS = 16
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def serve_http(bot: Any, sock: socket.socket | None, host: str, port: int) -> Callable[[], None]:
     """Start waitress on `sock` (or host:port) in a thread; returns its stop function."""
     from waitress import create_server
 
+    from bot.httpguard import MAX_BODY
+
+    # waitress refuses a longer body before buffering it (and a chunked one as it grows)
+    limits = {"threads": WEB_THREADS, "max_request_body_size": MAX_BODY}
     if sock is not None:
-        server = create_server(bot.wsgi(), sockets=[sock], threads=WEB_THREADS)
+        server = create_server(bot.wsgi(), sockets=[sock], **limits)
     else:
-        server = create_server(bot.wsgi(), host=host, port=port, threads=WEB_THREADS)
+        server = create_server(bot.wsgi(), host=host, port=port, **limits)
 
     def run() -> None:
         with contextlib.suppress(OSError):  # the socket is closed under select() on stop
@@ -122,6 +127,29 @@ def run_single(settings: Settings, host: str) -> int:
     return 0
 
 
+def die_with_parent(parent: int) -> None:
+    """Make this forked child go when the supervisor goes, even by SIGKILL: a web process
+    left behind keeps the port, and the next `complaint-bot run` cannot listen on it.
+    Linux: the kernel sends SIGTERM (PR_SET_PDEATHSIG). Elsewhere a thread watches for
+    the parent to change (it becomes init, or a subreaper, when ours dies)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _child(
     role: str,
     settings: Settings,
@@ -130,9 +158,11 @@ def _child(
     host: str,
     in_flight: InFlight,
     port: int,
+    parent: int,
 ) -> int:
     read_fd, write_fd = pipe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
     if role == "worker":
         os.close(write_fd)
@@ -208,12 +238,20 @@ class Supervisor:
     def spawn(self, role: str) -> None:
         if role == "web":
             self.in_flight.reset()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child
             code = 1
             try:
                 code = _child(
-                    role, self.settings, self.sock, self.pipe, self.host, self.in_flight, self.port
+                    role,
+                    self.settings,
+                    self.sock,
+                    self.pipe,
+                    self.host,
+                    self.in_flight,
+                    self.port,
+                    parent,
                 )
             except TokenRefused as exc:  # restarting cannot help: someone must edit .env
                 log.error("%s", exc)
@@ -226,6 +264,24 @@ class Supervisor:
                 logging.shutdown()
                 os._exit(code)
         self.children[pid] = (role, time.monotonic())
+
+    def free_claims(self, pid: int) -> None:
+        """Give back at once the inbox and outbox rows a dead child held, rather than let
+        its leases run out: the restarted worker takes them up straight away."""
+        from bot.models import make_engine
+        from bot.models.leases import owner_id, release
+
+        try:
+            engine = make_engine(self.settings.database_url)
+            try:
+                freed = release(engine, owner_id(pid))
+            finally:
+                engine.dispose()
+        except Exception:  # noqa: BLE001 - the leases run out anyway
+            log.warning("could not free the claims of process %d", pid, exc_info=True)
+            return
+        if freed:
+            log.info("freed %d claimed row(s) of process %d", freed, pid)
 
     def _signal(self, signum: int, _frame: Any) -> None:
         self.stopping = True
@@ -263,6 +319,7 @@ class Supervisor:
                 continue
             role, started = child
             code = os.waitstatus_to_exitcode(status)
+            self.free_claims(pid)
             if code == EXIT_CONFIG:  # failed its start-up checks: stop, as a restart would
                 self._signal(signal.SIGTERM, None)
                 self.exit_code = EXIT_CONFIG

@@ -200,8 +200,10 @@ def test_help_show_list_and_unknown(running: Running) -> None:
     case = file_complaint(r)
     assert "/complaint new" in r.client.command(MKT, "help").body
     assert "Unknown command" in r.client.command(MKT, "frobnicate").body
-    shown = r.client.command(OUTSIDER, f"show {case.ref}").json()
+    shown = r.client.command(MKT, f"show {case.ref}").json()
     assert case.ref in json.dumps(shown["blocks"]) and "Timeline" in json.dumps(shown)
+    # someone in no role, not the reporter, in no unit of the case: not shown
+    assert "Timeline" not in r.client.command(OUTSIDER, f"show {case.ref}").body
     assert "no case" in r.client.command(MKT, "show CC-1999-0001").body
     listed = r.client.command(MKT, "list").json()
     assert case.ref in json.dumps(listed["blocks"])

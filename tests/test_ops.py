@@ -116,6 +116,7 @@ def _start_run(tmp_path: Any, slack: Any, **extra: str) -> tuple[Any, int, Path]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    port = int(extra.pop("PORT", port))  # a test may ask for a port used before
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SLACK_BOT_TOKEN": "xoxb-1",
@@ -136,7 +137,7 @@ def _start_run(tmp_path: Any, slack: Any, **extra: str) -> tuple[Any, int, Path]
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a hang guard; a loaded machine starts slowly
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:

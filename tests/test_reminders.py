@@ -265,15 +265,15 @@ def test_each_moment_fires_at_its_time_and_not_before(world: World) -> None:
         if r.kind != "digest"
     )
     assert got == [
-        ("nudge_dm", None, "pa", None),  # pa "2h" was due 15:30, fires in this tick
-        ("nudge_thread", None, "pa", None),
+        # pa's "2h" nudge was due at 15:30 and is superseded by its overdue notice
         ("overdue_thread", None, "pa", None),
         ("reminder_alert", "escalation", "ca", 2),
         ("reminder_alert", "escalation", "ca", 2),
         ("reminder_alert", "overdue", "pa", None),
     ]
     world.tick(sh(10, 14, 17, 30))
-    assert [r.status for r in world.reminders(case.id)] == ["sent"] * 10
+    # pa's two escalations fall due before this tick: the latest one is sent
+    assert sorted(r.status for r in world.reminders(case.id)) == ["cancelled"] * 2 + ["sent"] * 8
 
 
 def test_two_ticks_at_the_same_moment_send_once(world: World) -> None:
@@ -281,7 +281,8 @@ def test_two_ticks_at_the_same_moment_send_once(world: World) -> None:
     first = world.tick(sh(10, 9, 17, 30))
     mark = world.last_outbox_id()
     second = world.tick(sh(10, 9, 17, 30))
-    assert first.sent == 3 and second.sent == 0
+    # half, 2h and overdue all due: the overdue notice alone (the nudges are superseded)
+    assert (first.sent, first.cancelled, second.sent) == (1, 2, 0)
     assert world.outbox(mark) == []
     sent = world.reminders(case.id, "sent")
     assert {r.done_by for r in sent} == {"test"}
@@ -292,23 +293,36 @@ def test_catch_up_after_downtime_sends_each_moment_once(world: World) -> None:
     case = world.file(sh(9, 30, 10))
     mark = world.last_outbox_id()
     result = world.tick(sh(10, 20, 12))  # the bot was down for the whole ladder
-    assert result.sent == 10
+    # one overdue notice and the latest escalation per reply; the nudges and the first
+    # escalations are superseded, not sent late
+    assert (result.sent, result.cancelled) == (4, 6)
     rows = [r for r in world.outbox(mark) if r.case_id == case.id]
     counts: dict[tuple[str, str | None], int] = {}
     for r in rows:
         k = (r.kind, r.payload.get("alert"))
         counts[k] = counts.get(k, 0) + 1
     assert counts == {
-        ("nudge_thread", None): 4,  # half + 2h, for each reply
-        ("nudge_dm", None): 4,
         ("overdue_thread", None): 2,
         ("reminder_alert", "overdue"): 2,  # management channel, per reply
-        ("reminder_alert", "escalation"): 8,  # 2 steps x 2 replies x 2 channels
+        ("reminder_alert", "escalation"): 4,  # the 2nd step x 2 replies x 2 channels
     }
     mark = world.last_outbox_id()
     assert world.tick(sh(10, 20, 12)).sent == 0
     assert world.tick(sh(10, 20, 13)).sent == 0
     assert world.outbox(mark) == []
+
+
+def test_catch_up_collapses_even_when_the_batch_cuts_between_nudge_and_overdue(
+    world: World,
+) -> None:
+    """Ticks read due reminders in batches by due time: a batch holding only a case's
+    nudges must still see that its overdue notice is due, and not send them."""
+    cases = [world.file(sh(9, 30, 10)) for _ in range(3)]
+    world.clock.now = sh(10, 9, 17, 30)
+    result = run_tick(world.desk, sh(10, 9, 17, 30), worker="test", batch=2)
+    assert (result.sent, result.cancelled) == (3, 6)  # one overdue per case; 2 nudges each
+    for case in cases:
+        assert sorted(r.kind for r in world.reminders(case.id, "sent")) == ["overdue"]
 
 
 def test_submitting_the_report_cancels_its_reminders(world: World) -> None:
@@ -393,7 +407,7 @@ def test_customer_deadline_makes_one_message_for_both_replies(world: World) -> N
     world.tick(sh(10, 10, 17, 30))
     rows = [r for r in world.outbox(mark) if r.case_id == case.id]
     threads = [r for r in rows if r.kind in ("nudge_thread", "overdue_thread")]
-    assert [r.kind for r in threads] == ["nudge_thread", "nudge_thread", "overdue_thread"]
+    assert [r.kind for r in threads] == ["overdue_thread"]  # the nudges are superseded
     assert all(r.payload["deadlines"] == ["ca", "pa"] for r in threads)
     assert len(threads[0].payload["reminders"]) == 2
     alert = next(r for r in rows if r.kind == "reminder_alert")
@@ -651,6 +665,8 @@ def test_reminders_reach_slack_through_the_outbox(tmp_path: Any) -> None:
             assert sender.drain(10)
             case = w.desk.get_case(case.id)
             assert case.card_ts
+            w.tick(sh(10, 9, 15, 30))  # after a downtime: half-way and 2h both due
+            assert sender.drain(10)
             w.tick(sh(10, 9, 17, 30))
             assert sender.drain(10)
         finally:
@@ -663,7 +679,7 @@ def test_reminders_reach_slack_through_the_outbox(tmp_path: Any) -> None:
             for c in fake.calls_to("chat.postMessage")
             if c.args["channel"] == "U0TQ" and "Reminder" in str(c.args.get("text"))
         ]
-        assert len(dms) == 2  # half-way and 2h before
+        assert len(dms) == 1  # half-way and 2h before, due together: one nudge
         alerts = [
             c
             for c in fake.calls_to("chat.postMessage")
@@ -708,7 +724,7 @@ def test_scheduler_ticks_at_start_and_wakes_the_sender(tmp_path: Any) -> None:
         scheduler.shutdown()
     assert not scheduler.running
     sent = [r for r in w.reminders(status="sent") if r.case_id is not None]
-    assert len(sent) == 3
+    assert len(sent) == 1  # the overdue notice; the two nudges it supersedes are cancelled
     gen.close()
 
 

@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from blocks.posts import notice
+from blocks.text import escape
 from bot.config import Settings
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
@@ -29,8 +30,10 @@ class Services:
     wake: Callable[[], None]
 
     def tell(self, channel: str | None, user: str, text: str) -> None:
-        """A short ephemeral answer to one person (refusals, stale buttons)."""
+        """A short ephemeral answer to one person (refusals, stale buttons). Escaped: a
+        refusal may quote what the person typed."""
         target = channel or user
+        text = escape(text)
         try:
             if channel:
                 self.gateway.call("chat.postEphemeral", channel=target, user=user, **notice(text))

@@ -10,9 +10,11 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.intake import intake_modal
 from blocks.posts import HELP, case_detail, case_list
+from blocks.text import escape
 from bot.handlers import Services
 from bot.models import Case
 from bot.workflow import InvalidInput, NotFound, Role
+from bot.workflow.access import READABLE_SCAN, can_read, readable, refusal, sees_every_case
 from bot.workflow.records import parse_register_query
 from bot.workflow.view import LABELS, case_view
 
@@ -54,10 +56,16 @@ def register(app: App, sv: Services) -> None:
             if not ref:
                 ack(text="Which case? `/complaint show CC-2026-0001`")
                 return
+            visibility = sv.settings.case_visibility
             try:
                 case = sv.desk.find_case(ref)
-            except NotFound as exc:
-                ack(text=str(exc))
+            except NotFound:
+                case = None
+            if case is None or not can_read(sv.directory.actor(user_id), case, visibility):
+                if case is not None:
+                    log.warning("refused to show %s to %s", case.ref, user_id)
+                # the same words whether the case exists or not: refs can be guessed
+                ack(text=escape(refusal(ref)))
                 return
             msg = case_detail(case_view(case, sv.desk.now(), with_timeline=True), LABELS)
             ack(**msg)
@@ -74,19 +82,16 @@ def register(app: App, sv: Services) -> None:
             actor = sv.directory.actor(user_id)
             if actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT):
                 cases, title = sv.desk.open_cases(), "Open cases"
-            else:
+            elif sees_every_case(actor, sv.settings.case_visibility):
                 cases, title = sv.desk.open_cases_for(user_id), "Your open cases"
+            else:  # no role: the cases they reported and those of their units
+                cases = readable(actor, sv.desk.open_cases(READABLE_SCAN), limit=30)
+                title = "Your open cases"
             now = sv.desk.now()
             ack(**case_list([case_view(c, now) for c in cases], title))
             return
-        ack(text=HELP if sub in ("help", "") else f"Unknown command `{sub[:30]}`.\n\n{HELP}")
-
-
-def may_read(sv: Services, user_id: str, case: Case) -> bool:
-    """Who may read a case: the one check for `/complaint report` (and, at merge, the read
-    check `/complaint show` uses). `show` lets everyone who can use the command read a
-    case today, so this does too."""
-    return True
+        unknown = f"Unknown command `{escape(sub[:30])}`.\n\n{HELP}"
+        ack(text=HELP if sub in ("help", "") else unknown)
 
 
 def _report(sv: Services, user_id: str, ref: str) -> dict[str, Any]:
@@ -94,11 +99,11 @@ def _report(sv: Services, user_id: str, ref: str) -> dict[str, Any]:
     if not ref:
         return {"text": "Which case? `/complaint report CC-2026-0001`"}
     try:
-        case = sv.desk.find_case(ref)
-    except NotFound as exc:
-        return {"text": str(exc)}
-    if not may_read(sv, user_id, case):
-        return {"text": f"You may not read {case.ref}."}
+        case: Case | None = sv.desk.find_case(ref)
+    except NotFound:
+        case = None
+    if case is None or not can_read(sv.directory.actor(user_id), case, sv.settings.case_visibility):
+        return {"text": escape(refusal(ref))}  # the same words whether the case exists or not
     if case.latest_report("corrective") is None and case.latest_report("preventive") is None:
         return {
             "text": f"{case.ref} has no improvement report yet (no corrective or "

@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from blocks.posts import case_list
 from bot.handlers import Services
+from bot.workflow.access import READABLE_SCAN, readable, sees_every_case
 from bot.workflow.view import case_view
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,13 @@ def register(app: App, sv: Services) -> None:
         mine = case_list(
             [case_view(c, now) for c in sv.desk.open_cases_for(event["user"])], "Your open cases"
         )
-        everyone = case_list([case_view(c, now) for c in sv.desk.open_cases()], "Open cases")
+        actor = sv.directory.actor(event["user"])
+        visibility = sv.settings.case_visibility
+        if sees_every_case(actor, visibility):
+            cases = sv.desk.open_cases()
+        else:  # only what this person may read (bot/workflow/access.py)
+            cases = readable(actor, sv.desk.open_cases(READABLE_SCAN), visibility, limit=30)
+        everyone = case_list([case_view(c, now) for c in cases], "Open cases")
         sv.gateway.call(
             "views.publish",
             user_id=event["user"],

@@ -9,11 +9,12 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from blocks.posts import notice
-from blocks.text import plain
+from blocks.text import escape, plain
 from bot.handlers import Services
 from bot.handlers.work import intake_payload
 from bot.workflow import IntakeForm, InvalidInput, WorkflowError, validate_intake
 from bot.workflow.steps import STEPS
+from bot.workflow.text import clean_data
 
 log = logging.getLogger(__name__)
 META_RE = re.compile(r"^(\d{1,12}):(\d{1,9})$")
@@ -54,14 +55,15 @@ def _message_view(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": plain(title, 24),
         "close": plain("Close", 24),
-        "blocks": notice(text)["blocks"],
+        "blocks": notice(escape(text))["blocks"],
     }
 
 
 def register(app: App, sv: Services) -> None:
     @app.view("complaint_new")
     def new_complaint(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        v = values(view)
+        # cleaned before it is stored in the inbox too, not only where it is validated
+        v = clean_data(values(view))
         form = IntakeForm(
             customer=v.get("customer") or "",
             contact=v.get("contact") or "",

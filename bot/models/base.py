@@ -166,6 +166,8 @@ class WriterLock:
 
     def __init__(self, database: str) -> None:
         memory = not database or database == ":memory:" or "mode=memory" in database
+        if database.startswith("file:"):  # a URI filename (`?uri=true`): lock the file itself
+            database = database[len("file:") :]
         self.path = None if memory or fcntl is None else f"{database}-writer.lock"
         self._thread = threading.Lock()
         self._fd: int | None = None

@@ -41,6 +41,9 @@ class Inbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # the process holding the claim (host:pid): its lease is renewed while it works, and
+    # freed by the supervisor when that process dies (bot/models/leases.py)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -458,7 +458,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
             bad_body = True
         auth = self.headers.get("Authorization", "")
-        status, payload, headers = self.server.fake._dispatch(parts.path, args, auth, bad_body)
+        fake = self.server.fake
+        status, payload, headers = fake._dispatch(parts.path, args, auth, bad_body)
+        hold = fake.response_delays.get(parts.path.rsplit("/", 1)[-1], 0.0)
+        if hold:  # done, but the answer is late: a client that dies now never learns it
+            time.sleep(hold)
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -466,7 +470,12 @@ class _Handler(BaseHTTPRequestHandler):
         for key, val in headers.items():
             self.send_header(key, val)
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)  # a client killed while its answer was held
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
 
 
 class FakeSlack:
@@ -494,6 +503,8 @@ class FakeSlack:
         self.rejected: list[Call] = []
         self.messages: dict[tuple[str, str], dict] = {}
         self.fail_rate: float = 0.0
+        # method -> seconds to hold the answer after the method has acted (delay_responses)
+        self.response_delays: dict[str, float] = {}
         # Unknown channels are only an error when the test declared which channels exist.
         self._strict_channels = channels is not None
         self._channels: dict[str, dict] = {k: dict(v) for k, v in (channels or {}).items()}
@@ -590,6 +601,15 @@ class FakeSlack:
         """The next ``n`` calls of ``method`` get HTTP 200 ``{"ok": false, "error": error}``."""
         with self._lock:
             self._error_queue.append([n, error, method])
+
+    def delay_responses(self, method: str, seconds: float) -> None:
+        """Act on `method` at once but answer `seconds` later (0 to stop): the window in
+        which a client that crashes cannot know whether its call took effect."""
+        with self._lock:
+            if seconds > 0:
+                self.response_delays[method] = seconds
+            else:
+                self.response_delays.pop(method, None)
 
     def rate_limit(
         self, *, per_second: float, retry_after: int = 1, method: str | None = None
@@ -812,6 +832,16 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "team": self.team_id,
         }
+        if isinstance(args.get("metadata"), dict):  # returned with include_all_metadata
+            meta = args["metadata"]
+            if not isinstance(meta.get("event_type"), str) or not isinstance(
+                meta.get("event_payload"), dict
+            ):
+                raise _ApiError("invalid_metadata_format")
+            msg["metadata"] = {
+                "event_type": meta["event_type"],
+                "event_payload": meta["event_payload"],
+            }
         parent = self.messages.get((channel, thread_ts or ""))
         if parent is not None:  # Slack marks the parent as a thread root and counts replies.
             parent["thread_ts"] = thread_ts
@@ -978,12 +1008,46 @@ class FakeSlack:
     def _api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = self._channel(args), str(args.get("ts") or "")
         parent = self.messages.get((channel, ts))
-        msgs = ([self._public(parent)] if parent else []) + [
-            self._public(m) for m in self.thread(channel, ts)
-        ]
+        msgs = ([parent] if parent else []) + list(self.thread(channel, ts))
         if not msgs:
             raise _ApiError("thread_not_found")
-        return {"messages": msgs, "has_more": False, "response_metadata": {"next_cursor": ""}}
+        meta = _truthy(args.get("include_all_metadata"))
+        return {
+            "messages": [self._listed(m, meta) for m in msgs],
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages of a channel, newest first, `oldest`/`latest`/`limit` as
+        Slack reads them (no cursor: `has_more` says when the limit cut the list)."""
+        channel = self._channel(args)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        limit = min(999, int(args.get("limit") or 100))
+        msgs = sorted(
+            (
+                m
+                for (ch, ts), m in list(self.messages.items())
+                if ch == channel
+                and oldest <= float(ts) <= latest
+                and m.get("thread_ts") in (None, ts)
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        meta = _truthy(args.get("include_all_metadata"))
+        return {
+            "messages": [self._listed(m, meta) for m in msgs[:limit]],
+            "has_more": len(msgs) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _listed(self, msg: dict, with_metadata: bool) -> dict:
+        out = self._public(msg)
+        if not with_metadata:
+            out.pop("metadata", None)
+        return out
 
     def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         uid = str(args.get("user") or "")

@@ -20,35 +20,17 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.models import Outbox, OutboxStatus
 from bot.models.base import read_sessions
+from bot.models.leases import lease_until, owner_id
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
+from bot.slack.pacing import ChannelPacer, PacedGateway
 from bot.wakeup import PollingLoop
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120
 LANE_RUN = 20  # rows delivered down one lane before its worker goes back to the pool
 HEADS_LIMIT = 50  # lane heads looked at per round
 MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
-
-
-class Pacer:
-    """At most one message per `interval` seconds per channel (Slack's posting limit)."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next.get(channel, 0.0))
-            self._next[channel] = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 def _heads_query() -> Select[tuple[Outbox]]:
@@ -87,7 +69,7 @@ _CLAIM = (
         _T.c.status == OutboxStatus.PENDING,
         or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < bindparam("now")),
     )
-    .values(claimed_until=bindparam("until"))
+    .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"))
 )
 _NEXT_IN_LANE = (
     select(Outbox)
@@ -122,10 +104,14 @@ class OutboxSender(PollingLoop):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
-        self.pacer = Pacer(channel_interval)
+        self.pacer = ChannelPacer(channel_interval)
+        if not isinstance(delivery.gateway, PacedGateway):
+            # every post this sender makes, whatever its kind, waits for its channel's turn
+            delivery.gateway = PacedGateway(delivery.gateway, self.pacer)  # type: ignore[assignment]
         self.on_failure = on_failure
         # called before each delivery: lets Slack's requests in flight go first (app.py)
         self.before_each: Callable[[], None] = lambda: None
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
@@ -149,15 +135,18 @@ class OutboxSender(PollingLoop):
 
     def _claim_in(self, s: Session, row_id: int) -> bool:
         now = self.clock()
-        until = now + timedelta(seconds=CLAIM_SECONDS)
-        res = s.execute(_CLAIM, {"row_id": row_id, "now": now, "until": until})
-        return res.rowcount == 1
+        params = {"row_id": row_id, "now": now, "until": lease_until(now), "owner": owner_id()}
+        return s.execute(_CLAIM, params).rowcount == 1
 
     def pump(self) -> int:
         """Start delivering every lane head that is due; returns how many were started."""
         started = 0
         for row in self.heads():
             with self._busy_lock:
+                # no more lanes than threads: a lane queued behind paced ones would hold
+                # its claim idle, and the lanes due first are picked again at each round
+                if len(self._busy) >= self.workers:
+                    break
                 if row.lane in self._busy:
                     continue
                 self._busy.add(row.lane)
@@ -197,11 +186,14 @@ class OutboxSender(PollingLoop):
         lane = row.lane
         current: Outbox | None = row
         try:
-            for _ in range(LANE_RUN):
+            for n in range(1, LANE_RUN + 1):
                 if current is None:
                     break
-                done, following = self._deliver(current)
-                if not done:
+                # the next row is claimed only when this run will deliver it: a row
+                # claimed and then left would wait out its whole lease
+                more = n < LANE_RUN
+                done, following = self._deliver(current, claim_next=more)
+                if not done or not more:
                     break
                 current = following or self._next_in_lane(lane)
         except Exception:
@@ -225,23 +217,29 @@ class OutboxSender(PollingLoop):
         s.expunge(nxt)  # delivered after this transaction, from what was read here
         return nxt if self._claim_in(s, nxt.id) else None
 
-    def _deliver(self, row: Outbox) -> tuple[bool, Outbox | None]:
-        """Deliver one row; (True, the lane's next row if claimed) when it is done (sent,
-        or failed for good), (False, None) when it waits for a retry (and so blocks its
-        lane until then)."""
-        channel = row.payload.get("channel") or (
-            row.lane.split(":", 1)[1] if row.lane.startswith("channel:") else ""
-        )
+    def _deliver(self, row: Outbox, *, claim_next: bool = True) -> tuple[bool, Outbox | None]:
+        """Deliver one row; (True, the lane's next row if `claim_next` and it was claimed)
+        when it is done (sent, or failed for good), (False, None) when it waits for a retry
+        (and so blocks its lane until then)."""
+        # a row claimed before by a process that died, or whose last call failed in a way
+        # that may have reached Slack: its posts are looked for before being made again
+        unknown = row.claimed_by is not None or bool((row.result or {}).get("unknown"))
         try:
             self.before_each()
-            if channel:
-                self.pacer.wait(channel)
-            result = self.delivery.deliver(row)
+            with self.delivery.gateway.attempt(row.id, unknown):  # type: ignore[attr-defined]
+                result = self.delivery.deliver(row)  # posts wait for their channel
         except NoCard as exc:
             self._finish(row, failed=f"no card to post under ({exc})")
             return True, None
         except Exception as exc:  # noqa: BLE001 - classified below
             failure = classify(exc)
+            if failure.error == "ratelimited":
+                # Slack asked us to slow down, and the channel is paused for as long as
+                # it said: not a failure, so it never counts towards giving up
+                delay = failure.retry_after or 1.0
+                log.info("outbox %s (%s) rate-limited; again in %.1fs", row.id, row.kind, delay)
+                self._retry(row, row.attempts, delay, failure.error)
+                return False, None
             attempts = row.attempts + 1
             if failure.retry and attempts < self.max_attempts:
                 delay = failure.retry_after or backoff(
@@ -250,11 +248,13 @@ class OutboxSender(PollingLoop):
                 log.info(
                     "outbox %s (%s) retry in %.1fs: %s", row.id, row.kind, delay, failure.error
                 )
+                # a 5xx or a dropped connection may come after Slack acted on the call
+                row.result = {**(row.result or {}), "unknown": True}
                 self._retry(row, attempts, delay, failure.error)
                 return False, None
             self._finish(row, failed=failure.error, attempts=attempts)
             return True, None
-        return True, self._finish(row, result=result)
+        return True, self._finish(row, result=result, claim_next=claim_next)
 
     def _retry(self, row: Outbox, attempts: int, delay: float, error: str) -> None:
         now = self.clock()
@@ -266,6 +266,7 @@ class OutboxSender(PollingLoop):
                     attempts=attempts,
                     last_error=error[:1000],
                     claimed_until=None,
+                    claimed_by=None,
                     result=row.result or {},
                     next_attempt_at=now + timedelta(seconds=delay),
                 )
@@ -278,11 +279,16 @@ class OutboxSender(PollingLoop):
         result: dict | None = None,
         failed: str | None = None,
         attempts: int | None = None,
+        claim_next: bool = False,
     ) -> Outbox | None:
         """Record the row as sent (and claim the lane's next row in the same transaction,
         returned) or as failed for good."""
         now = self.clock()
-        values: dict = {"claimed_until": None, "attempts": attempts or row.attempts + 1}
+        values: dict = {
+            "claimed_until": None,
+            "claimed_by": None,
+            "attempts": attempts or row.attempts + 1,
+        }
         if failed is None:
             values.update(status=OutboxStatus.SENT, sent_at=now, result=result or {})
         else:
@@ -290,7 +296,7 @@ class OutboxSender(PollingLoop):
         following = None
         with self.sessions() as s, s.begin():
             s.execute(_T.update().where(_T.c.id == row.id).values(**values))
-            if failed is None:
+            if failed is None and claim_next:
                 following = self._claim_next_in(s, row.lane)
         if failed is not None:
             log.error("outbox %s (%s, %s) failed for good: %s", row.id, row.kind, row.lane, failed)

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import Inbox, InboxStatus, ProcessedRequest, utcnow
+from bot.models.leases import lease_until, owner_id
 
-CLAIM_SECONDS = 120
 _INSERT = insert(Inbox.__table__)
 
 
@@ -109,7 +109,7 @@ class RequestInbox:
                         Inbox.status == InboxStatus.PENDING,
                         or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
                     )
-                    .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                    .values(claimed_until=lease_until(now), claimed_by=owner_id())
                 ).rowcount
             if won == 1:
                 return Request(
@@ -135,6 +135,7 @@ class RequestInbox:
                     status=InboxStatus.FAILED if failed else InboxStatus.DONE,
                     attempts=req.attempts + 1,
                     claimed_until=None,
+                    claimed_by=None,
                     done_at=utcnow(),
                     case_id=case_id,
                     outcome=outcome[:2000],
@@ -149,6 +150,7 @@ class RequestInbox:
                 .values(
                     attempts=req.attempts + 1,
                     claimed_until=None,
+                    claimed_by=None,
                     next_attempt_at=utcnow() + timedelta(seconds=delay),
                     outcome=error[:2000],
                 )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.workflow.errors import InvalidInput
+from bot.workflow.text import clean_data, clean_text
 
 RECEIVED_VIA = {
     "phone": "Phone",
@@ -63,7 +64,7 @@ def validate_intake(form: IntakeForm, *, today: date) -> Complaint:
     errors: dict[str, str] = {}
 
     def text(name: str, value: str | None, *, required: bool, limit: int) -> str:
-        v = (value or "").strip()
+        v = clean_text(value).strip()
         if required and not v:
             errors[name] = "Please fill this in."
         elif len(v) > limit:
@@ -78,24 +79,24 @@ def validate_intake(form: IntakeForm, *, today: date) -> Complaint:
     notes = text("notes", form.notes, required=False, limit=MAX_LONG)
 
     quantity = 0
-    raw_q = (form.quantity or "").strip().replace(",", "")
+    raw_q = clean_text(form.quantity).strip().replace(",", "")
     if not raw_q:
         errors["quantity"] = "Please give the quantity affected."
-    elif not raw_q.isdigit() or int(raw_q) <= 0:
+    elif not (raw_q.isascii() and raw_q.isdigit()) or int(raw_q) <= 0:
         errors["quantity"] = "The quantity must be a whole number greater than zero."
     elif int(raw_q) > 1_000_000_000:
         errors["quantity"] = "That quantity is too large to be right."
     else:
         quantity = int(raw_q)
 
-    via = (form.via or "").strip()
+    via = clean_text(form.via).strip()
     if via not in RECEIVED_VIA:
         errors["via"] = "Please choose how the complaint was received."
 
     deadline: date | None = None
     if form.deadline:
         try:
-            deadline = date.fromisoformat(form.deadline)
+            deadline = date.fromisoformat(clean_text(form.deadline))
         except ValueError:
             errors["deadline"] = "That is not a date."
         else:
@@ -117,7 +118,7 @@ def validate_intake(form: IntakeForm, *, today: date) -> Complaint:
         description=description,
         deadline=deadline,
         urgent=bool(form.urgent),
-        evidence=list(form.evidence),
+        evidence=clean_data(list(form.evidence)),
         notes=notes,
     )
 

@@ -18,6 +18,7 @@ from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.evidence import record_files
 from bot.workflow.records import RecordsDesk
 from bot.workflow.roles import SYSTEM, Actor
+from bot.workflow.text import clean_text
 from bot.workflow.view import owners, report_version
 
 log = logging.getLogger(__name__)
@@ -354,7 +355,7 @@ class Desk(RecordsDesk, DeskBase):
             case = s.get(Case, case_id)
             if case is None:
                 return False
-            data: dict[str, Any] = {"text": text[:40000], "ts": message_ts}
+            data: dict[str, Any] = {"text": clean_text(text)[:40000], "ts": message_ts}
             recorded = record_files(s, case, files or [], actor.user_id, now, "thread")
             if recorded:
                 data["files"] = recorded

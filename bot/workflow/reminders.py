@@ -442,6 +442,36 @@ def still_applies(case: Case | None, kind: str, data: dict[str, Any]) -> bool:
     return True
 
 
+def superseded(rows: list[Any]) -> set[int]:
+    """The reminders that a later one due at the same tick makes pointless.
+
+    After downtime (a long holiday, a stopped bot) every point of a deadline's ladder is
+    due at once. Only the latest of each kind is sent for a case's deadline: one nudge
+    (and none when the deadline is overdue too), one escalation; the overdue notice
+    itself is sent once anyway. The others are cancelled, not sent late."""
+    latest: dict[tuple[Any, ...], Any] = {}
+    late: set[tuple[Any, ...]] = set()
+    for r in rows:
+        if r.kind not in DEADLINE_KINDS:
+            continue
+        data = dict(r.data or {})
+        deadline = (r.case_id, data.get("deadline"), data.get("loop"))
+        if r.kind in (OVERDUE, ESCALATION):
+            late.add(deadline)
+        key = (r.kind, *deadline)
+        if key not in latest or (r.due_at, r.id) > (latest[key].due_at, latest[key].id):
+            latest[key] = r
+    out: set[int] = set()
+    for r in rows:
+        if r.kind not in DEADLINE_KINDS:
+            continue
+        data = dict(r.data or {})
+        deadline = (r.case_id, data.get("deadline"), data.get("loop"))
+        if (r.kind == NUDGE and deadline in late) or latest[(r.kind, *deadline)].id != r.id:
+            out.add(r.id)
+    return out
+
+
 def _fire_cases_batched(
     desk: DeskBase,
     groups: dict[Any, list[int]],
@@ -527,13 +557,23 @@ def _fire_all_locked(
 ) -> None:
     """Reminders of cases whose rows this transaction has locked: re-checked against the
     case, then claimed or cancelled with one UPDATE each, then turned into outbox rows."""
+    # every due reminder of these cases, not only this batch's: a batch cut by due time
+    # would otherwise send the nudges that the overdue notice in the next batch supersedes
     rows = s.execute(
         select(Reminder.id, Reminder.case_id, Reminder.kind, Reminder.due_at, Reminder.data)
-        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .where(
+            Reminder.status == PENDING,
+            or_(
+                Reminder.id.in_(ids),
+                and_(Reminder.case_id.in_(list(cases)), Reminder.due_at <= now),
+            ),
+        )
         .order_by(Reminder.case_id, Reminder.due_at, Reminder.id)
     ).all()
-    result.lost += len(ids) - len(rows)
+    result.lost += len(set(ids) - {r.id for r in rows})
     applies = {r.id: still_applies(cases.get(r.case_id), r.kind, dict(r.data or {})) for r in rows}
+    for rid in superseded([r for r in rows if applies[r.id]]):
+        applies[rid] = False
     cancelled = _claim_many(s, [i for i, ok in applies.items() if not ok], now, worker, CANCELLED)
     sent = _claim_many(s, [i for i, ok in applies.items() if ok], now, worker, SENT)
     result.cancelled += len(cancelled)

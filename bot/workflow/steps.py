@@ -16,6 +16,7 @@ from typing import Any
 from bot.models import Case, LotCheck, Report, Status
 from bot.workflow.errors import InvalidInput
 from bot.workflow.roles import Actor, Role
+from bot.workflow.text import clean_text
 
 S = Status
 
@@ -239,7 +240,7 @@ def available_steps(case: Case) -> list[Step]:
 def _text(
     errors: dict[str, str], key: str, value: Any, *, required: bool = True, limit: int = 3000
 ) -> str:
-    v = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+    v = clean_text(value).strip()
     if required and not v:
         errors[key] = "Please fill this in."
     elif len(v) > limit:
@@ -248,10 +249,11 @@ def _text(
 
 
 def _count(errors: dict[str, str], key: str, value: Any, *, positive: bool = False) -> int:
-    raw = str(value if value is not None else "").strip().replace(",", "")
+    raw = clean_text(value).strip().replace(",", "")
     if raw == "" and not positive:
         return 0
-    if not raw.isdigit() or (positive and int(raw) == 0):
+    # ASCII digits only: "²" is a digit to str.isdigit() and an error to int()
+    if not (raw.isascii() and raw.isdigit()) or (positive and int(raw) == 0):
         errors[key] = "Please give a whole number" + (" above zero." if positive else ".")
         return 0
     return int(raw)
@@ -319,7 +321,7 @@ def check_corrective(data: dict[str, Any], today: date) -> dict[str, Any]:
         e["planned"] = "Give the planned completion date."
     else:
         try:
-            planned = date.fromisoformat(str(raw))
+            planned = date.fromisoformat(clean_text(raw))
             if planned < today:
                 e["planned"] = "The planned date cannot be in the past."
         except ValueError:

@@ -1,7 +1,7 @@
 """records: evidence files of a case and the documents kept for it
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

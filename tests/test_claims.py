@@ -21,8 +21,9 @@ from sqlalchemy import Engine, event, select, update
 from bot.app import Bot, build
 from bot.models import Inbox, Outbox, OutboxStatus
 from bot.models.base import READ_ONLY
+from bot.models.leases import LEASE_SECONDS
 from bot.sandbox.fakeslack import FakeSlack
-from bot.slack.outbox import CLAIM_SECONDS, OutboxSender
+from bot.slack.outbox import OutboxSender
 from bot.workflow import Actor, IntakeForm, Role, validate_intake
 from bot.workflow.inbox import Request
 from tests.conftest import COMPLAINTS, MKT, make_settings
@@ -159,7 +160,7 @@ def test_an_expired_outbox_claim_is_taken_over(two_bots: tuple[Bot, Bot], slack:
         assert crashed._claim(row)  # then its process dies without delivering
         assert row.id not in [h.id for h in taker.heads()]
         assert not taker._claim(row)
-        clock_b.now = t0 + timedelta(seconds=CLAIM_SECONDS)  # the claim still holds
+        clock_b.now = t0 + timedelta(seconds=LEASE_SECONDS)  # the lease still holds
         assert row.id not in [h.id for h in taker.heads()] and not taker._claim(row)
         clock_b.now += timedelta(seconds=1)  # expired: the other process takes it over
         assert row.id in [h.id for h in taker.heads()]

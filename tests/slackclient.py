@@ -5,8 +5,6 @@ block_actions.message.json, view_submission.json, event_callback.*.json)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -16,6 +14,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from bot.sandbox.emulator import sign
 
 TEAM = {"id": "T0000TEST", "domain": "example"}
 _ids = itertools.count(1)
@@ -28,11 +28,6 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
-
-
-def sign(secret: str, timestamp: str, body: str) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 def _made_up_trigger() -> str:

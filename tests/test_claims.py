@@ -24,9 +24,10 @@ from bot.models.base import READ_ONLY
 from bot.models.leases import LEASE_SECONDS
 from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.outbox import OutboxSender
-from bot.workflow import Actor, IntakeForm, Role, validate_intake
+from bot.workflow import Actor, Role, validate_intake
 from bot.workflow.inbox import Request
 from tests.conftest import COMPLAINTS, MKT, make_settings
+from tests.test_workflow import FORM
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 RACE_TIMEOUT = 60  # a guard against a hang, not a measurement
@@ -89,15 +90,7 @@ def two_bots(database_url: str, slack: FakeSlack) -> Iterator[tuple[Bot, Bot]]:
 
 
 def file_one(bot: Bot) -> int:
-    form = IntakeForm(
-        customer="Acme",
-        contact="Li",
-        product="P-1",
-        lots="L1",
-        quantity="10",
-        via="phone",
-        description="Scratches",
-    )
+    form = FORM
     filer = Actor(MKT, frozenset({Role.MARKETING}))
     return bot.desk.file_complaint(validate_intake(form, today=NOW.date()), filer, NOW).id
 

@@ -12,6 +12,7 @@ report) turns a row of this table red.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,13 +20,14 @@ import pytest
 
 from bot.db import migrate
 from bot.models import Case, make_engine, make_session_factory
-from bot.workflow import Actor, Desk, IntakeForm, NotAllowed, Role, validate_intake
+from bot.workflow import Actor, Desk, NotAllowed, Role, validate_intake
 from bot.workflow.steps import STEPS
 from tests import conftest as people
 from tests.conftest import make_settings
 from tests.procedure import case_now, ephemerals, events, take
 from tests.test_intake import file_complaint
 from tests.test_procedure_e2e import CA, CONTAIN, PA
+from tests.test_workflow import FORM
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 REPORTER_ID = "U0REPORT"
@@ -89,7 +91,7 @@ TO_VERIFICATION: list[tuple[str, Actor, dict[str, Any]]] = [
     ("submit_corrective_action", PROD, CA),
     ("submit_preventive_action", PROD, PA),
     ("approve_report", PEOPLE["management"], {}),
-    ("send_to_customer", TQ, {}),
+    ("send_to_customer", TQ, {"method": "email"}),
     ("record_customer_acceptance", MKT, {"accepted": "yes"}),
 ]
 _PREFIX = {name: [s for s, _, _ in TO_VERIFICATION].index(name) for name, _, _ in TO_VERIFICATION}
@@ -127,6 +129,7 @@ DATA: dict[str, dict[str, Any]] = {
     "submit_corrective_action": CA,
     "submit_preventive_action": PA,
     "reject_report": {"reason": "why-why stops too early"},
+    "send_to_customer": {"method": "email"},
     "record_customer_acceptance": {"accepted": "yes"},
     "record_lot_check": LOT,
     "close_case": CLOSE,
@@ -144,15 +147,7 @@ def desk(database_url: str) -> Desk:
 
 def case_at(desk: Desk, name: str) -> Case:
     """A new case, filed by the reporter (then in Marketing), brought to where `name` applies."""
-    form = IntakeForm(
-        customer="Acme 客户",
-        contact="Li",
-        product="P-1",
-        lots="L1",
-        quantity="10",
-        via="phone",
-        description="Scratches",
-    )
+    form = replace(FORM, customer="Acme 客户")  # user data may be Chinese anywhere
     filer = Actor(REPORTER_ID, frozenset({Role.MARKETING}))
     case = desk.file_complaint(validate_intake(form, today=NOW.date()), filer, NOW)
     for step, actor, data in route_to(name):
@@ -211,7 +206,7 @@ WALK: list[tuple[str, str, str, dict[str, Any]]] = [
     ("submit_corrective_action", people.OUTSIDER, H_PROD, CA),
     ("submit_preventive_action", H_DEV, H_PROD, PA),
     ("approve_report", H_TQ, H_MGR, {}),
-    ("send_to_customer", H_MGR, H_TQ, {}),
+    ("send_to_customer", H_MGR, H_TQ, {"method": "email"}),
     ("record_customer_acceptance", H_PROD, H_MKT, {"accepted": "yes", "note": "OK"}),
     ("record_lot_check", H_MKT, H_TQ, LOT),
     ("close_case", H_MGR, H_TQ, CLOSE),

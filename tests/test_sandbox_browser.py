@@ -96,6 +96,7 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
         "Containment",
         "Corrective action",
         "Preventive action",
+        "Sent to customer",
         "Customer's answer",
         "Close case",
     ]

@@ -39,6 +39,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     # both: the complaints channel may be public (C…) or private
     "conversations.info": {"channels:read", "groups:read"},
     "conversations.open": {"im:write"},
+    "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
     "users.info": {"users:read"},
     "usergroups.users.list": {"usergroups:read"},

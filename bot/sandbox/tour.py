@@ -225,7 +225,11 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
 
     # 5-6. TQ sends it to the customer (提交客户确认); Marketing records the answer
     p.as_person(TQ)
-    p.press(ref, "send_to_customer", confirm="Sent to the customer?")
+    p.press(ref, "send_to_customer")
+    modal("Sent to customer")  # which report version went out, how and when
+    p.fill({"method": "email", "note": "发给客户质量部 Zhang 工。"})
+    p.submit()
+    modal_closes()
     status_becomes(ref, "With the customer")
     p.as_person(MKT)
     p.press(ref, "record_customer_acceptance")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.models import Case, CaseEvent
-from tests.conftest import COMPLAINTS, Running
+from tests.conftest import COMPLAINTS, TQ, Running
 
 
 def case_now(r: Running, case_id: int) -> Case:
@@ -76,3 +76,25 @@ def ephemerals(r: Running, user: str) -> list[str]:
         for c in r.fake.calls_to("chat.postEphemeral")
         if c.args.get("user") == user
     ]
+
+
+def walk_to_approval(
+    r: Running,
+    case_id: int,
+    *,
+    unit: str,
+    member: str,
+    reason: str,
+    containment: str,
+    corrective: dict[str, Any],
+    preventive: dict[str, Any],
+) -> None:
+    """Technical Quality confirms, decides the case is ours (`unit`) and classifies it B;
+    the unit's `member` records containment and both reports: it awaits approval."""
+    take(r, TQ, case_id, "confirm_information")
+    decision = {"party": "ours", "units": [unit], "reason": reason}
+    take(r, TQ, case_id, "decide_responsibility", decision)
+    take(r, TQ, case_id, "classify_severity", {"severity": "B"})
+    take(r, member, case_id, "record_containment", {"actions": containment})
+    take(r, member, case_id, "submit_corrective_action", corrective)
+    take(r, member, case_id, "submit_preventive_action", preventive)

@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from bot.models import LotCheck, Report
 from tests.conftest import COMPLAINTS, DEV, MANAGEMENT, MGR, MGR2, MKT, OUTSIDER, PROD, TQ, TQ2
-from tests.procedure import card_buttons, case_now, ephemerals, events, take, thread_texts
+from tests.procedure import (
+    card_buttons,
+    case_now,
+    ephemerals,
+    events,
+    take,
+    thread_texts,
+    walk_to_approval,
+)
 from tests.test_intake import file_complaint
 
 CA = {
@@ -182,18 +190,16 @@ def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(runni
 
 
 def _to_verification(r, case) -> None:
-    take(r, TQ, case.id, "confirm_information")
-    take(
+    walk_to_approval(
         r,
-        TQ,
         case.id,
-        "decide_responsibility",
-        {"party": "ours", "units": ["development"], "reason": "Design margin"},
+        unit="development",
+        member=DEV,
+        reason="Design margin",
+        containment="Nothing in stock",
+        corrective={**CA, "owner": DEV},
+        preventive=PA,
     )
-    take(r, TQ, case.id, "classify_severity", {"severity": "B"})
-    take(r, DEV, case.id, "record_containment", {"actions": "Nothing in stock"})
-    take(r, DEV, case.id, "submit_corrective_action", {**CA, "owner": DEV})
-    take(r, DEV, case.id, "submit_preventive_action", PA)
     take(r, MGR, case.id, "approve_report")
     take(r, TQ, case.id, "send_to_customer", {"method": "email"})
     take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes"})

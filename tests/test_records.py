@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.models import CaseDocument, CaseFile
 from tests.conftest import COMPLAINTS, MGR, MKT, PROD, TQ, Running
-from tests.procedure import case_now, events, take
+from tests.procedure import case_now, events, take, walk_to_approval
 from tests.test_intake import file_complaint
 
 CUSTOMER = "苏州精密电子有限公司"
@@ -49,18 +49,16 @@ def dm_channel(user: str) -> str:
 
 def _to_approval(r: Running, **intake: object):
     case = file_complaint(r, customer=CUSTOMER, evidence=[PHOTO], **intake)
-    take(r, TQ, case.id, "confirm_information")
-    take(
+    walk_to_approval(
         r,
-        TQ,
         case.id,
-        "decide_responsibility",
-        {"party": "ours", "units": ["production"], "reason": "Our SMT line"},
+        unit="production",
+        member=PROD,
+        reason="Our SMT line",
+        containment="Hold lots L0211-L0212",
+        corrective=CA,
+        preventive=PA,
     )
-    take(r, TQ, case.id, "classify_severity", {"severity": "B"})
-    take(r, PROD, case.id, "record_containment", {"actions": "Hold lots L0211-L0212"})
-    take(r, PROD, case.id, "submit_corrective_action", CA)
-    take(r, PROD, case.id, "submit_preventive_action", PA)
     return case_now(r, case.id)
 
 

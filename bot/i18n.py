@@ -1,0 +1,128 @@
+"""The message catalog: every user-facing string in zh-CN and en (Babel / gettext).
+
+English source strings are the msgids (gettext's convention), so the code reads in
+plain English; the Chinese lives in `bot/locale/zh_CN/LC_MESSAGES/messages.po`, read
+once per process with Babel's PO reader. Placeholders are `str.format` names:
+`_("Due {when}", when=...)`.
+
+Which language a string is rendered in is a context, not an argument threaded through
+every renderer: shared channels (cards, thread posts, alerts, digest) render in the
+`LANGUAGE` setting, personal surfaces (modals, ephemeral replies, DMs, Home) in the
+person's Slack locale when it is one of ours. Callers wrap rendering in
+`with use_locale(...)`.
+
+`N_()` only marks a string for extraction (tables and step declarations); it is
+translated where it is shown, with `_(value)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+LOCALES = ("en", "zh-CN")
+DEFAULT = "en"
+_HERE = Path(__file__).parent / "locale"
+_current: ContextVar[str] = ContextVar("locale", default=DEFAULT)
+
+
+def normalise(tag: str | None) -> str | None:
+    """Slack's `en-US`/`zh-CN`/`zh-TW` etc. to one of ours, or None."""
+    if not tag:
+        return None
+    t = tag.replace("_", "-").lower()
+    if t.startswith("zh-cn") or t in ("zh", "zh-hans", "zh-hans-cn"):
+        return "zh-CN"
+    if t.startswith("en"):
+        return "en"
+    return None
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_locale(locale: str | None) -> Iterator[str]:
+    """Render everything inside in `locale` (one of LOCALES; anything else means en)."""
+    loc = locale if locale in LOCALES else DEFAULT
+    token = _current.set(loc)
+    try:
+        yield loc
+    finally:
+        _current.reset(token)
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
+    if locale == DEFAULT:
+        return {}
+    path = _HERE / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=locale.replace("-", "_"))
+    out: dict[str, str | tuple[str, ...]] = {}
+    for msg in cat:
+        if not msg.id or not msg.string or msg.fuzzy:
+            continue
+        key = msg.id[0] if isinstance(msg.id, tuple | list) else msg.id
+        out[key] = tuple(msg.string) if isinstance(msg.string, tuple | list) else msg.string
+    return out
+
+
+def _(msgid: str, **kwargs: object) -> str:
+    """`msgid` in the current language, with `{placeholders}` filled from kwargs."""
+    found = _catalog(_current.get()).get(msgid, msgid)
+    text = found if isinstance(found, str) else found[0]
+    return text.format(**kwargs) if kwargs else text
+
+
+def ngettext(singular: str, plural: str, n: int, **kwargs: object) -> str:
+    found = _catalog(_current.get()).get(singular)
+    # Chinese has one plural form
+    text = found[0] if isinstance(found, tuple) else (singular if n == 1 else plural)
+    return text.format(n=n, **kwargs)
+
+
+def N_(msgid: str) -> str:
+    """Mark for extraction only; translate where shown with `_(msgid)`."""
+    return msgid
+
+
+# Dates, times and numbers per language (Babel's CLDR data): "12月6日 周日 17:30" and
+# "Sun 6 Dec 17:30".
+_PATTERNS = {
+    "en": {"datetime": "EEE d MMM HH:mm", "date": "EEE d MMM", "long_date": "d MMM y"},
+    "zh-CN": {"datetime": "M月d日 EEE HH:mm", "date": "M月d日 EEE", "long_date": "y年M月d日"},
+}
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if _current.get() == "zh-CN" else "en_GB"
+
+
+def fmt_datetime(value: datetime) -> str:
+    from babel.dates import format_datetime
+
+    return format_datetime(value, _PATTERNS[_current.get()]["datetime"], locale=_babel_locale())
+
+
+def fmt_date(value: date, *, long: bool = False) -> str:
+    from babel.dates import format_date
+
+    key = "long_date" if long else "date"
+    return format_date(value, _PATTERNS[_current.get()][key], locale=_babel_locale())
+
+
+def fmt_number(value: float | int, *, digits: int = 0) -> str:
+    from babel.numbers import format_decimal
+
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, fmt, locale=_babel_locale())

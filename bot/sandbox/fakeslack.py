@@ -1070,8 +1070,12 @@ class FakeSlack:
         }
         profile = {"real_name": real, "display_name": name, "team": self.team_id}
         for key, val in extra.items():
-            (user if key in user else profile)[key] = val
+            if key != "locale":
+                (user if key in user else profile)[key] = val
         user["profile"] = profile
+        # Slack returns the person's locale only when asked (`include_locale=true`)
+        if str(args.get("include_locale", "")).lower() in ("1", "true"):
+            user["locale"] = extra.get("locale", "en-US")
         return {"user": user}
 
     def _api_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import time
 from slack_sdk.errors import SlackApiError
 
 from bot.config import RoleMembers, Settings
+from bot.i18n import normalise
 from bot.slack.gateway import Gateway
 from bot.workflow.roles import Actor, Role
 
@@ -29,7 +30,7 @@ class Directory:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
-        self._names: dict[str, tuple[float, str]] = {}
+        self._people: dict[str, tuple[float, tuple[str, str | None]]] = {}
 
     def group_members(self, group_id: str) -> frozenset[str]:
         hit = self._fresh(group_id)
@@ -63,15 +64,27 @@ class Directory:
     def name(self, user_id: str) -> str:
         """A person's name for documents people read (users.info, cached for a day); the
         id itself when Slack cannot say (a deleted user, an outage)."""
+        return self._person(user_id)[0]
+
+    def locale(self, user_id: str) -> str:
+        """The language of this person's own surfaces (modals, ephemeral replies, DMs,
+        Home): their Slack locale when it is one of ours, else the `LANGUAGE` setting."""
+        return normalise(self._person(user_id)[1]) or self.settings.language
+
+    def _person(self, user_id: str) -> tuple[str, str | None]:
+        """(name, Slack locale) from one `users.info` call with `include_locale`, cached
+        for a day; on failure the last known answer, or the id and no locale."""
         with self._lock:
-            hit = self._names.get(user_id)
+            hit = self._people.get(user_id)
         if hit and time.monotonic() - hit[0] < NAME_TTL:
             return hit[1]
         try:
-            user = self.gateway.call("users.info", user=user_id).get("user") or {}
+            user = (
+                self.gateway.call("users.info", user=user_id, include_locale=True).get("user") or {}
+            )
         except (SlackApiError, OSError) as exc:
             log.info("no name for %s: %s", user_id, exc)
-            return hit[1] if hit else user_id
+            return hit[1] if hit else (user_id, None)
         profile = user.get("profile") or {}
         name = (
             profile.get("real_name")
@@ -80,9 +93,10 @@ class Directory:
             or user.get("name")
             or user_id
         )
+        answer = (str(name), user.get("locale"))
         with self._lock:
-            self._names[user_id] = (time.monotonic(), str(name))
-        return str(name)
+            self._people[user_id] = (time.monotonic(), answer)
+        return answer
 
     def _fresh(self, group_id: str) -> frozenset[str] | None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from bot.db import migrate
 from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
 from bot.httpguard import bad_payload, guard
+from bot.i18n import configure as configure_i18n
+from bot.i18n import use_locale
 from bot.models import make_engine, make_session_factory, utcnow
 from bot.models.leases import LeaseKeeper
 from bot.scheduler import install_reminders, make_scheduler
@@ -52,10 +55,12 @@ class ListenerExecutor(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         with self._idle:
             self._running += 1
+        # the listener runs in the request's context: its language (see `_bolt_app`)
+        ctx = contextvars.copy_context()
 
         def run() -> Any:
             try:
-                return fn(*args, **kwargs)
+                return ctx.run(fn, *args, **kwargs)
             finally:
                 with self._idle:
                     self._running -= 1
@@ -200,6 +205,7 @@ def build(
     # in a worker process, each transaction first lets Slack's requests in flight go (so a
     # web process's INSERT of an acked request waits for one worker transaction at most)
     gate = in_flight.yield_to_requests if role == "worker" else None
+    configure_i18n(settings.timezone)
     engine = make_engine(settings.database_url, before_transaction=gate)
     if run_migrations:
         migrate(engine)
@@ -305,6 +311,14 @@ def _bolt_app(
                 if not desk.claim_request(s, f"event:{event_id}", clock()):
                     return BoltResponse(status=200, body="")
         return next()
+
+    @app.middleware
+    def personal_language(context: Any, next: Callable[[], BoltResponse]) -> Any:
+        """Modals, ephemeral replies and acks are in the person's own language (their
+        Slack locale if it is zh-CN or en, else LANGUAGE), set once for the whole request;
+        the listener inherits it (ListenerExecutor copies the context)."""
+        with use_locale(services.directory.request_locale(context.user_id)):
+            return next()
 
     app.error(bad_payload)
     register(app, services)

@@ -20,14 +20,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
 _HERE = Path(__file__).parent / "locale"
 _current: ContextVar[str] = ContextVar("locale", default=DEFAULT)
+# times are shown in the company's time zone (the TIMEZONE setting): a plant's team works
+# to one clock, and a text date reads the same in the channel, a DM and an export
+_zone: list[tzinfo] = [ZoneInfo("Asia/Shanghai")]
+
+
+def configure(timezone: str) -> None:
+    """Set the time zone dates are shown in (called once when the bot is built)."""
+    _zone[0] = ZoneInfo(timezone)
 
 
 def normalise(tag: str | None) -> str | None:
@@ -96,6 +105,12 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def in_locale(locale: str, msgid: str, **kwargs: object) -> str:
+    """`msgid` in a given language, whatever the current one (bilingual documents)."""
+    with use_locale(locale):
+        return _(msgid, **kwargs)
+
+
 # Dates, times and numbers per language (Babel's CLDR data): "12月6日 周日 17:30" and
 # "Sun 6 Dec 17:30".
 _PATTERNS = {
@@ -108,10 +123,20 @@ def _babel_locale() -> str:
     return "zh_Hans_CN" if _current.get() == "zh-CN" else "en_GB"
 
 
+def local(value: datetime) -> datetime:
+    """An aware time in the company's time zone (a naive one is taken as UTC)."""
+    from datetime import UTC
+
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(_zone[0])
+
+
 def fmt_datetime(value: datetime) -> str:
+    """`Sun 6 Dec 17:30` / `12月6日 周日 17:30`, in the company's time zone."""
     from babel.dates import format_datetime
 
-    return format_datetime(value, _PATTERNS[_current.get()]["datetime"], locale=_babel_locale())
+    pattern = _PATTERNS[_current.get()]["datetime"]
+    return format_datetime(local(value), pattern, tzinfo=_zone[0], locale=_babel_locale())
 
 
 def fmt_date(value: date, *, long: bool = False) -> str:

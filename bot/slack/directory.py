@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from slack_sdk.errors import SlackApiError
 
@@ -15,6 +17,9 @@ from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
 NAME_TTL = 86400.0
+# how long a request waits for users.info before it answers in LANGUAGE instead: the
+# ack must reach Slack within 3 s, and a cold cache is one call per person per day
+LOCALE_WAIT = 0.8
 
 
 class Directory:
@@ -31,6 +36,8 @@ class Directory:
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
         self._people: dict[str, tuple[float, tuple[str, str | None]]] = {}
+        self._lookups: dict[str, Future[tuple[str, str | None]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     def group_members(self, group_id: str) -> frozenset[str]:
         hit = self._fresh(group_id)
@@ -70,6 +77,33 @@ class Directory:
         """The language of this person's own surfaces (modals, ephemeral replies, DMs,
         Home): their Slack locale when it is one of ours, else the `LANGUAGE` setting."""
         return normalise(self._person(user_id)[1]) or self.settings.language
+
+    def request_locale(self, user_id: str | None, wait: float = LOCALE_WAIT) -> str:
+        """The person's language for a request being acknowledged: from the cache, or a
+        `users.info` call waited on for at most `wait` seconds. A slower Slack answers in
+        `LANGUAGE` this once; the call goes on in the background and fills the cache."""
+        if not user_id:
+            return self.settings.language
+        with self._lock:
+            hit = self._people.get(user_id)
+            if hit and time.monotonic() - hit[0] < NAME_TTL:
+                return normalise(hit[1][1]) or self.settings.language
+            future = self._lookups.get(user_id)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(2, thread_name_prefix="locale")
+                future = self._pool.submit(self._person, user_id)
+                self._lookups[user_id] = future
+                future.add_done_callback(lambda _f: self._forget(user_id))
+        try:
+            return normalise(future.result(timeout=wait)[1]) or self.settings.language
+        except FutureTimeout:
+            log.info("users.info for %s is slow: answering in %s", user_id, self.settings.language)
+            return self.settings.language
+
+    def _forget(self, user_id: str) -> None:
+        with self._lock:
+            self._lookups.pop(user_id, None)
 
     def _person(self, user_id: str) -> tuple[str, str | None]:
         """(name, Slack locale) from one `users.info` call with `include_locale`, cached

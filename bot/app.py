@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine, text
@@ -22,7 +22,7 @@ from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
 from bot.httpguard import bad_payload, guard
 from bot.i18n import configure as configure_i18n
-from bot.i18n import use_locale
+from bot.i18n import set_locale, use_locale
 from bot.models import make_engine, make_session_factory, utcnow
 from bot.models.leases import LeaseKeeper
 from bot.scheduler import install_reminders, make_scheduler
@@ -279,6 +279,19 @@ class _NoTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
+class DeskApp(App):
+    """Bolt's App, each request handled in a language scope of its own (see
+    `personal_language`): LANGUAGE until the person's own is known."""
+
+    def __init__(self, language: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.language = language
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with use_locale(self.language):
+            return super().dispatch(req)
+
+
 def _bolt_app(
     settings: Settings,
     desk: Desk,
@@ -293,7 +306,8 @@ def _bolt_app(
     bolt_log = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _NoTokenWarning) for f in bolt_log.filters):
         bolt_log.addFilter(_NoTokenWarning())
-    app = App(
+    app = DeskApp(
+        settings.language,
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
         client=client,
@@ -315,10 +329,12 @@ def _bolt_app(
     @app.middleware
     def personal_language(context: Any, next: Callable[[], BoltResponse]) -> Any:
         """Modals, ephemeral replies and acks are in the person's own language (their
-        Slack locale if it is zh-CN or en, else LANGUAGE), set once for the whole request;
-        the listener inherits it (ListenerExecutor copies the context)."""
-        with use_locale(services.directory.request_locale(context.user_id)):
-            return next()
+        Slack locale if it is zh-CN or en, else LANGUAGE), set once per request, after the
+        signature was checked. Bolt runs its middleware one after another, not nested, so
+        this sets the language for the rest of `DeskApp.dispatch`, which restores it; the
+        listener inherits it (ListenerExecutor copies the context)."""
+        set_locale(services.directory.request_locale(context.user_id))
+        return next()
 
     app.error(bad_payload)
     register(app, services)

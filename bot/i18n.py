@@ -66,6 +66,12 @@ def use_locale(locale: str | None) -> Iterator[str]:
         _current.reset(token)
 
 
+def set_locale(locale: str | None) -> None:
+    """Switch the language for the rest of the current scope (a `use_locale` block around
+    it restores the previous one): for code that cannot wrap what follows in a `with`."""
+    _current.set(locale if locale in LOCALES else DEFAULT)
+
+
 @cache
 def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
     if locale == DEFAULT:

@@ -159,3 +159,31 @@ def test_nudge_dms_follow_each_recipient_the_thread_follows_language(tmp_path: A
         assert "提醒" in dm("U0TQ") and "华东汽车" in dm("U0TQ") and "Reminder" not in dm("U0TQ")
         assert "Reminder" in dm("U0TQ2") and "提醒" not in dm("U0TQ2")
     gen.close()
+
+
+def test_a_slow_users_info_never_holds_an_ack(tmp_path: Any) -> None:
+    """The person's language before an ack: a cold cache waits on users.info at most a
+    moment, then answers in LANGUAGE while the call fills the cache for next time; known
+    people are answered from the cache without a call, stale ones refreshed behind."""
+    import time
+
+    from tests.conftest import make_settings
+
+    with FakeSlack() as fake:
+        fake.set_user("U0ZH", locale="zh-CN")
+        settings = make_settings(f"sqlite:///{tmp_path}/d.sqlite3", fake.url, LANGUAGE="en")
+        directory = Directory(settings, Gateway("xoxb-test", fake.url))
+        fake.delay_responses("users.info", 1.5)
+        started = time.monotonic()
+        assert directory.request_locale("U0ZH", wait=0.2) == "en"  # Slack is slow: LANGUAGE
+        assert time.monotonic() - started < 1.0
+        deadline = time.monotonic() + 10
+        while directory.request_locale("U0ZH", wait=0.2) != "zh-CN":  # the cache filled
+            assert time.monotonic() < deadline, "the lookup never filled the cache"
+            time.sleep(0.1)
+        calls = len(fake.calls_to("users.info"))
+        assert calls == 1  # one call, however often it was asked while it ran
+        fake.delay_responses("users.info", 0)
+        assert directory.request_locale("U0ZH") == "zh-CN"
+        assert directory.request_locale(None) == "en"
+        assert len(fake.calls_to("users.info")) == calls  # from the cache

@@ -16,7 +16,9 @@ from bot.slack.gateway import Gateway
 from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
-NAME_TTL = 86400.0
+# a person's name and Slack language are looked up again after an hour (one users.info
+# call per active person per hour, Tier 4): a changed language shows within the hour
+NAME_TTL = 3600.0
 # how long a request waits for users.info before it answers in LANGUAGE instead: the
 # ack must reach Slack within 3 s, and a cold cache is one call per person per day
 LOCALE_WAIT = 0.8
@@ -79,22 +81,25 @@ class Directory:
         return normalise(self._person(user_id)[1]) or self.settings.language
 
     def request_locale(self, user_id: str | None, wait: float = LOCALE_WAIT) -> str:
-        """The person's language for a request being acknowledged: from the cache, or a
-        `users.info` call waited on for at most `wait` seconds. A slower Slack answers in
-        `LANGUAGE` this once; the call goes on in the background and fills the cache."""
+        """The person's language for a request being acknowledged: from the cache (a stale
+        entry is answered at once and refreshed in the background), or for someone not
+        seen yet a `users.info` call waited on for at most `wait` seconds. A slower Slack
+        answers in `LANGUAGE` this once; the call goes on and fills the cache."""
         if not user_id:
             return self.settings.language
         with self._lock:
             hit = self._people.get(user_id)
-            if hit and time.monotonic() - hit[0] < NAME_TTL:
-                return normalise(hit[1][1]) or self.settings.language
-            future = self._lookups.get(user_id)
-            if future is None:
+            fresh = hit is not None and time.monotonic() - hit[0] < NAME_TTL
+            future = None if fresh else self._lookups.get(user_id)
+            if not fresh and future is None:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(2, thread_name_prefix="locale")
                 future = self._pool.submit(self._person, user_id)
                 self._lookups[user_id] = future
                 future.add_done_callback(lambda _f: self._forget(user_id))
+        if hit is not None:  # known: answer now; a stale answer is refreshed behind it
+            return normalise(hit[1][1]) or self.settings.language
+        assert future is not None
         try:
             return normalise(future.result(timeout=wait)[1]) or self.settings.language
         except FutureTimeout:

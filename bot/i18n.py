@@ -8,8 +8,17 @@ once per process with Babel's PO reader. Placeholders are `str.format` names:
 Which language a string is rendered in is a context, not an argument threaded through
 every renderer: shared channels (cards, thread posts, alerts, digest) render in the
 `LANGUAGE` setting, personal surfaces (modals, ephemeral replies, DMs, Home) in the
-person's Slack locale when it is one of ours. Callers wrap rendering in
-`with use_locale(...)`.
+person's Slack locale when it is one of ours. It is set in a few places only:
+- every Slack request: `bot.app.DeskApp` + its `personal_language` middleware (the
+  person who clicked or typed; `Directory.request_locale`, cached, never holding an ack);
+- every outbox row: `Delivery.deliver` renders in LANGUAGE, and `Delivery.personal(uid)`
+  around what one person receives (DMs, the reporter's confirmation, files by DM);
+- the inbox worker: the requester's language for refusals (`Services.personal`);
+- the command line and the settings' problems: LANGUAGE.
+Anything else renders inside `with use_locale(...)`.
+
+Extraction: `pybabel extract -F babel.cfg ...` (see babel.cfg); tests/test_catalog.py
+checks every extracted msgid has its Chinese with the same placeholders.
 
 `N_()` only marks a string for extraction (tables and step declarations); it is
 translated where it is shown, with `_(value)`.

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64
 # /healthz fails when an acknowledged request has waited this long for the worker
 WORKER_OVERDUE = timedelta(minutes=5)
+# events whose answer a person sees (the Home tab); thread replies and file events are only
+# recorded, so they need no users.info lookup
+PERSONAL_EVENTS = ("app_home_opened",)
 WRITE_PROBE = text("UPDATE processed_requests SET key = key WHERE 1 = 0")
 
 
@@ -327,13 +330,17 @@ def _bolt_app(
         return next()
 
     @app.middleware
-    def personal_language(context: Any, next: Callable[[], BoltResponse]) -> Any:
+    def personal_language(
+        body: dict[str, Any], context: Any, next: Callable[[], BoltResponse]
+    ) -> Any:
         """Modals, ephemeral replies and acks are in the person's own language (their
         Slack locale if it is zh-CN or en, else LANGUAGE), set once per request, after the
         signature was checked. Bolt runs its middleware one after another, not nested, so
         this sets the language for the rest of `DeskApp.dispatch`, which restores it; the
         listener inherits it (ListenerExecutor copies the context)."""
-        set_locale(services.directory.request_locale(context.user_id))
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if event is None or event.get("type") in PERSONAL_EVENTS:  # others render nothing
+            set_locale(services.directory.request_locale(context.user_id))
         return next()
 
     app.error(bad_payload)

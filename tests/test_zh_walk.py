@@ -199,6 +199,7 @@ def zh(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
         slack.set_user(uid, locale="zh-CN")
     settings = make_settings(database_url, slack.url, LANGUAGE="zh-CN", RESPONSIBLE_UNITS=UNITS)
     yield from _serve(settings, clock, slack)
+    _english_again(slack)
 
 
 @pytest.fixture
@@ -211,6 +212,14 @@ def mixed(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running
         slack.set_user(uid, locale="en-US")
     settings = make_settings(database_url, slack.url, LANGUAGE="zh-CN")
     yield from _serve(settings, clock, slack)
+    _english_again(slack)
+
+
+def _english_again(slack: FakeSlack) -> None:
+    """The fake Slack is shared by the session and keeps its users: the other tests
+    expect people in Slack's default language."""
+    for uid in PEOPLE:
+        slack.set_user(uid, locale="en-US")
 
 
 def _serve(settings: Any, clock: Clock, slack: FakeSlack) -> Iterator[Running]:

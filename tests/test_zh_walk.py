@@ -362,3 +362,13 @@ def test_the_form_opens_in_the_persons_language(mixed: Running) -> None:
     assert not [run for t in zh_text for run in english(t)], zh_text
     assert any(english(t) for t in en_text) or "Customer" in en_text, en_text
     assert not limits(zh_view, view=True) and not limits(en_view, view=True)
+
+
+def test_the_english_detector_sees_sentences_not_refs_or_commands() -> None:
+    assert english("*Next:* Technical Quality decides responsibility") != []
+    assert english("Approve the report?") == ["Approve the report"]
+    clean = "`/complaint show CC-2026-0001` :alarm_clock: <@U0TQ1> <https://x/y|CC-2026-0001>"
+    assert english(clean + " L0211 批号 PDF 和 XLSX") == []
+    assert limits({"title": {"text": "客" * 25}, "blocks": []}, view=True) != []
+    button = {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
+    assert limits({"blocks": [{"type": "actions", "elements": [button]}]}, view=False)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 # call per active person per hour, Tier 4): a changed language shows within the hour
 NAME_TTL = 3600.0
 # how long a request waits for users.info before it answers in LANGUAGE instead: the
-# ack must reach Slack within 3 s, and a cold cache is one call per person per day
+# ack must reach Slack within 3 s; only someone not seen yet can make a request wait
 LOCALE_WAIT = 0.8
 
 

@@ -7,7 +7,7 @@ stays inside Slack's limits however many cases a digest lists.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from blocks import posts
@@ -24,8 +24,9 @@ from blocks.text import (
     user_text,
     when,
 )
+from bot.i18n import N_, _, fmt_date, ngettext
 
-DEADLINE_NAMES = {"ca": "corrective-action reply", "pa": "preventive-action reply"}
+DEADLINE_NAMES = {"ca": N_("corrective-action reply"), "pa": N_("preventive-action reply")}
 # digest lines shown per list before "and N more": a digest is read at a glance
 DIGEST_LINES = 40
 _SECTION_BUDGET = SECTION_TEXT - 100
@@ -47,27 +48,29 @@ def deadline_text(names: list[str] | None) -> str:
     """ "the corrective-action reply", or both replies when they fall due together."""
     names = [n for n in names or [] if n in DEADLINE_NAMES]
     if len(names) > 1:
-        return "the corrective- and preventive-action replies"
-    return "the " + DEADLINE_NAMES[names[0]] if names else "the reply"
+        return _("the corrective- and preventive-action replies")
+    if names:
+        return _("the {deadline}", deadline=_(DEADLINE_NAMES[names[0]]))
+    return _("the reply")
 
 
 def _point_text(point: str | None) -> str:
     if point == "half":
-        return "half the time is gone"
+        return _("half the time is gone")
     if point and point.endswith("h"):
-        return f"{escape(point[:-1])} working hours left"
+        return _("{hours} working hours left", hours=escape(point[:-1]))
     return ""
 
 
 def _due_phrase(info: dict[str, Any], now: datetime | None) -> str:
     due = as_time(info.get("due_at"))
     if due is not None and now is not None and due <= now:
-        return f"was due {when(due)}"
-    return f"is due {when(due)}"
+        return _("was due {when}", when=when(due))
+    return _("is due {when}", when=when(due))
 
 
 def _next(vm: dict[str, Any], mentions: list[str]) -> str:
-    text = f"*Next:* {escape(vm['next_text'])}"
+    text = _("*Next:* {step}", step=escape(vm["next_text"]))
     if mentions:
         text += " — " + " ".join(mention(m) for m in mentions)
     return text
@@ -79,13 +82,21 @@ def nudge_thread(
     """In the case thread, before a deadline: what is due, when, and who owns the step."""
     what = deadline_text(info.get("deadlines"))
     point = _point_text(info.get("point"))
-    head = (
-        f":alarm_clock: *Reminder:* {what} for *{escape(vm['ref'])}* "
-        f"{_due_phrase(info, now)}" + (f" — {point}." if point else ".")
-    )
+    due = _due_phrase(info, now)
+    ref = escape(vm["ref"])
+    if point:
+        head = _(
+            ":alarm_clock: *Reminder:* {what} for *{ref}* {due} — {point}.",
+            what=what,
+            ref=ref,
+            due=due,
+            point=point,
+        )
+    else:
+        head = _(":alarm_clock: *Reminder:* {what} for *{ref}* {due}.", what=what, ref=ref, due=due)
     blocks = [section(head), section(_next(vm, mentions))]
     return {
-        "text": truncate(f"Reminder: {what} for {vm['ref']}", 3000),
+        "text": truncate(_("Reminder: {what} for {ref}", what=what, ref=vm["ref"]), 3000),
         "blocks": cap_blocks(blocks),
     }
 
@@ -96,13 +107,15 @@ def overdue_thread(
     """In the case thread, at the deadline: it has passed and management has been told."""
     what = deadline_text(info.get("deadlines"))
     due = as_time(info.get("due_at"))
-    head = (
-        f":warning: *Overdue:* {what} for *{escape(vm['ref'])}* was due {when(due)}. "
-        "Management has been alerted."
+    head = _(
+        ":warning: *Overdue:* {what} for *{ref}* was due {when}. Management has been alerted.",
+        what=what,
+        ref=escape(vm["ref"]),
+        when=when(due),
     )
     blocks = [section(head), section(_next(vm, mentions))]
     return {
-        "text": truncate(f"Overdue: {what} for {vm['ref']}", 3000),
+        "text": truncate(_("Overdue: {what} for {ref}", what=what, ref=vm["ref"]), 3000),
         "blocks": cap_blocks(blocks),
     }
 
@@ -114,16 +127,26 @@ def nudge_dm(
     what = deadline_text(info.get("deadlines"))
     point = _point_text(info.get("point"))
     ref = f"<{permalink}|{escape(vm['ref'])}>" if permalink else f"*{escape(vm['ref'])}*"
-    text = (
-        f":alarm_clock: Reminder: {what} for {ref} ({user_text(vm['customer'], 200)}) "
-        f"{_due_phrase(info, now)}"
-        + (f" — {point}." if point else ".")
-        + f"\n*Next:* {escape(vm['next_text'])}"
-    )
+    kw = {
+        "what": what,
+        "ref": ref,
+        "customer": user_text(vm["customer"], 200),
+        "due": _due_phrase(info, now),
+    }
+    if point:
+        text = _(
+            ":alarm_clock: Reminder: {what} for {ref} ({customer}) {due} — {point}.",
+            point=point,
+            **kw,
+        )
+    else:
+        text = _(":alarm_clock: Reminder: {what} for {ref} ({customer}) {due}.", **kw)
+    text += "\n" + _("*Next:* {step}", step=escape(vm["next_text"]))
     first = section(truncate(text, SECTION_TEXT))
     if permalink:
-        first["accessory"] = button("Open case", "open_case", str(vm["id"]), url=permalink)
-    return {"text": truncate(f"Reminder: {what} for {vm['ref']}", 3000), "blocks": [first]}
+        first["accessory"] = button(_("Open case"), "open_case", str(vm["id"]), url=permalink)
+    title = _("Reminder: {what} for {ref}", what=what, ref=vm["ref"])
+    return {"text": truncate(title, 3000), "blocks": [first]}
 
 
 def reminder_alert(
@@ -139,7 +162,11 @@ def reminder_alert(
             [
                 *msg["blocks"],
                 context(
-                    f"{n} working day{'s' if n != 1 else ''} past the deadline and still open."
+                    ngettext(
+                        "{n} working day past the deadline and still open.",
+                        "{n} working days past the deadline and still open.",
+                        n,
+                    )
                 ),
             ]
         )
@@ -148,12 +175,16 @@ def reminder_alert(
 
 def _digest_line(item: dict[str, Any], overdue: bool) -> str:
     sev = f" · {escape(item['severity'])}" if item.get("severity") else ""
-    name = DEADLINE_NAMES.get(item.get("deadline", ""), "reply")
+    name = _(DEADLINE_NAMES.get(item.get("deadline", ""), N_("reply")))
     due = when(as_time(item.get("due_at")))
-    verb = "was due" if overdue else "due"
+    status = escape(_(str(item.get("status", ""))) if item.get("status") else "")
+    if overdue:
+        what = _("{deadline} was due {when}", deadline=name, when=due)
+    else:
+        what = _("{deadline} due {when}", deadline=name, when=due)
     return (
         f"• *{escape(item.get('ref', ''))}* · {user_text(item.get('customer', ''), 80)}"
-        f"{sev} · {escape(item.get('status', ''))} · {name} {verb} {due}"
+        f"{sev} · {status} · {what}"
     )
 
 
@@ -177,9 +208,22 @@ def _list_blocks(
         blocks.append(section("\n".join(chunk)))
     if total > len(shown):
         blocks.append(
-            context(f"…and {total - len(shown)} more — `/complaint list` shows every open case.")
+            context(
+                _(
+                    "…and {n} more — `/complaint list` shows every open case.",
+                    n=total - len(shown),
+                )
+            )
         )
     return blocks
+
+
+def _day(iso: str) -> str:
+    """The digest's date as people say it: `Sun 6 Dec`, `12月6日 周日`."""
+    try:
+        return fmt_date(date.fromisoformat(iso))
+    except ValueError:
+        return iso
 
 
 def digest(info: dict[str, Any]) -> dict[str, Any]:
@@ -189,13 +233,18 @@ def digest(info: dict[str, Any]) -> dict[str, Any]:
     due_today = list(info.get("due_today") or [])
     n_over = int(info.get("overdue_total", len(overdue)))
     n_today = int(info.get("due_today_total", len(due_today)))
-    day = str(info.get("date", ""))
-    blocks: list[dict[str, Any]] = [header(f"Complaint digest — {day}")]
+    day = _day(str(info.get("date", "")))
+    blocks: list[dict[str, Any]] = [header(_("Complaint digest — {day}", day=day))]
     if n_over:
-        blocks += _list_blocks(":warning: Overdue", overdue, n_over, True)
+        blocks += _list_blocks(_(":warning: Overdue"), overdue, n_over, True)
     if n_today:
-        blocks += _list_blocks(":hourglass_flowing_sand: Due today", due_today, n_today, False)
+        blocks += _list_blocks(_(":hourglass_flowing_sand: Due today"), due_today, n_today, False)
     if not n_over and not n_today:
-        blocks.append(section("Nothing is overdue or due today. :white_check_mark:"))
-    text = f"Complaint digest {escape(day)}: {n_over} overdue, {n_today} due today"
+        blocks.append(section(_("Nothing is overdue or due today. :white_check_mark:")))
+    text = _(
+        "Complaint digest {day}: {overdue} overdue, {today} due today",
+        day=escape(day),
+        overdue=n_over,
+        today=n_today,
+    )
     return {"text": truncate(text, 3000), "blocks": cap_blocks(blocks, MESSAGE_BLOCKS)}

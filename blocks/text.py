@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.i18n import _, fmt_datetime
+
 SECTION_TEXT = 3000
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
@@ -81,18 +83,19 @@ def group(group_id: str) -> str:
 
 
 def when(dt: Any, fallback: str = "—") -> str:
-    """A date Slack shows in each reader's own time zone."""
+    """A date and time as people say it in the current language, in the company's time
+    zone: `Sun 6 Dec 17:30`, `12月6日 周日 17:30`. Written out rather than as Slack's
+    `<!date^…>` token, whose words Slack renders in English whatever the language."""
     if dt is None:
         return fallback
-    ts = int(dt.timestamp())
-    return f"<!date^{ts}^{{date_short_pretty}} {{time}}|{dt.strftime('%Y-%m-%d %H:%M UTC')}>"
+    return fmt_datetime(dt)
 
 
 def cap_blocks(blocks: list[dict[str, Any]], limit: int = MESSAGE_BLOCKS) -> list[dict[str, Any]]:
     """Keep a message within Slack's block cap, saying that something was left out."""
     if len(blocks) <= limit:
         return blocks
-    return blocks[: limit - 1] + [context("…more in `/complaint show` — this view is full.")]
+    return blocks[: limit - 1] + [context(_("…more in `/complaint show` — this view is full."))]
 
 
 def option(text: str, value: str) -> dict[str, Any]:

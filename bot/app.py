@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine, text
@@ -20,6 +21,8 @@ from bot.db import migrate
 from bot.handlers import Services, register
 from bot.handlers.work import InboxWorker
 from bot.httpguard import bad_payload, guard
+from bot.i18n import configure as configure_i18n
+from bot.i18n import set_locale, use_locale
 from bot.models import make_engine, make_session_factory, utcnow
 from bot.models.leases import LeaseKeeper
 from bot.scheduler import install_reminders, make_scheduler
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 64
 # /healthz fails when an acknowledged request has waited this long for the worker
 WORKER_OVERDUE = timedelta(minutes=5)
+# events whose answer a person sees (the Home tab); thread replies and file events are only
+# recorded, so they need no users.info lookup
+PERSONAL_EVENTS = ("app_home_opened",)
 WRITE_PROBE = text("UPDATE processed_requests SET key = key WHERE 1 = 0")
 
 
@@ -52,10 +58,12 @@ class ListenerExecutor(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         with self._idle:
             self._running += 1
+        # the listener runs in the request's context: its language (see `_bolt_app`)
+        ctx = contextvars.copy_context()
 
         def run() -> Any:
             try:
-                return fn(*args, **kwargs)
+                return ctx.run(fn, *args, **kwargs)
             finally:
                 with self._idle:
                     self._running -= 1
@@ -200,6 +208,7 @@ def build(
     # in a worker process, each transaction first lets Slack's requests in flight go (so a
     # web process's INSERT of an acked request waits for one worker transaction at most)
     gate = in_flight.yield_to_requests if role == "worker" else None
+    configure_i18n(settings.timezone)
     engine = make_engine(settings.database_url, before_transaction=gate)
     if run_migrations:
         migrate(engine)
@@ -273,6 +282,19 @@ class _NoTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
+class DeskApp(App):
+    """Bolt's App, each request handled in a language scope of its own (see
+    `personal_language`): LANGUAGE until the person's own is known."""
+
+    def __init__(self, language: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.language = language
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with use_locale(self.language):
+            return super().dispatch(req)
+
+
 def _bolt_app(
     settings: Settings,
     desk: Desk,
@@ -287,7 +309,8 @@ def _bolt_app(
     bolt_log = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _NoTokenWarning) for f in bolt_log.filters):
         bolt_log.addFilter(_NoTokenWarning())
-    app = App(
+    app = DeskApp(
+        settings.language,
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
         client=client,
@@ -304,6 +327,20 @@ def _bolt_app(
             with desk.transaction() as s:
                 if not desk.claim_request(s, f"event:{event_id}", clock()):
                     return BoltResponse(status=200, body="")
+        return next()
+
+    @app.middleware
+    def personal_language(
+        body: dict[str, Any], context: Any, next: Callable[[], BoltResponse]
+    ) -> Any:
+        """Modals, ephemeral replies and acks are in the person's own language (their
+        Slack locale if it is zh-CN or en, else LANGUAGE), set once per request, after the
+        signature was checked. Bolt runs its middleware one after another, not nested, so
+        this sets the language for the rest of `DeskApp.dispatch`, which restores it; the
+        listener inherits it (ListenerExecutor copies the context)."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if event is None or event.get("type") in PERSONAL_EVENTS:  # others render nothing
+            set_locale(services.directory.request_locale(context.user_id))
         return next()
 
     app.error(bad_payload)

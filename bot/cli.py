@@ -8,7 +8,15 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import EXIT_CONFIG, Settings, SettingsError, load_database_url, load_settings
+from bot.config import (
+    EXIT_CONFIG,
+    Settings,
+    SettingsError,
+    load_database_url,
+    load_language,
+    load_settings,
+)
+from bot.i18n import N_, _, use_locale
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot")
 
-SANDBOX_HINT = (
+SANDBOX_HINT = N_(
     "No Slack app set up yet? `complaint-bot sandbox` runs the bot against a local Slack "
     "emulator, no Slack workspace needed."
 )
@@ -32,11 +40,16 @@ def _settings(command: str) -> Settings:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"complaint-bot {command}: the settings need fixing (.env or the environment):")
+        print(
+            _(
+                "complaint-bot {command}: the settings need fixing (.env or the environment):",
+                command=command,
+            )
+        )
         for problem in exc.problems:
             print(f"  - {problem}")
         if exc.no_slack and command == "run":
-            print(SANDBOX_HINT)
+            print(_(SANDBOX_HINT))
         raise SystemExit(EXIT_CONFIG) from exc
     # logging is set up before the settings are read (so their errors are logged too);
     # LOG_LEVEL applies from here on, in this process and the ones it forks
@@ -70,7 +83,9 @@ def open_database(*, migrated: bool = True) -> Engine:
     parsed = make_url(url)
     local = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:")
     if migrated and local and not Path(str(parsed.database)).exists():
-        raise fail(f"no database at {parsed.database} (DATABASE_URL={masked(url)})")
+        raise fail(
+            _("no database at {path} (DATABASE_URL={url})", path=parsed.database, url=masked(url))
+        )
     try:
         engine = make_engine(url)
         if not migrated:
@@ -78,16 +93,26 @@ def open_database(*, migrated: bool = True) -> Engine:
         current, head = schema_status(engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
-        raise fail(f"cannot open the database {masked(url)}: {reason}") from exc
+        raise fail(
+            _("cannot open the database {url}: {reason}", url=masked(url), reason=reason)
+        ) from exc
     if current is None:
         raise fail(
-            f"the database {masked(url)} has no complaint-desk tables: "
-            "run `complaint-bot migrate` first"
+            _(
+                "the database {url} has no complaint-desk tables: run `complaint-bot migrate` "
+                "first",
+                url=masked(url),
+            )
         )
     if current != head:
         raise fail(
-            f"the database {masked(url)} is at revision {current}, this code expects {head}: "
-            "run `complaint-bot migrate`"
+            _(
+                "the database {url} is at revision {current}, this code expects {head}: run "
+                "`complaint-bot migrate`",
+                url=masked(url),
+                current=current,
+                head=head,
+            )
         )
     return engine
 
@@ -104,13 +129,13 @@ def offline_settings(database_url: str) -> Settings:
     )
 
 
-def cmd_migrate(_: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace) -> int:
     from bot.db import migrate, schema_status
 
     engine = open_database(migrated=False)
     migrate(engine)
     current, head = schema_status(engine)
-    print(f"database at revision {current} (latest {head})")
+    print(_("database at revision {current} (latest {head})", current=current, head=head))
     return 0
 
 
@@ -201,7 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.output or f.filename
     with open(out, "wb") as fh:
         fh.write(f.content)
-    print(f"{out}: {f.title}, {len(f.content)} bytes")
+    print(_("{file}: {title}, {n} bytes", file=out, title=f.title, n=len(f.content)))
     return 0
 
 
@@ -228,17 +253,17 @@ def cmd_register(args: argparse.Namespace) -> int:
     out = args.output or f.filename
     with open(out, "wb") as fh:
         fh.write(f.content)
-    print(f"{out}: {f.title}, {len(f.content)} bytes")
+    print(_("{file}: {title}, {n} bytes", file=out, title=f.title, n=len(f.content)))
     return 0
 
 
-def cmd_doctor(_: argparse.Namespace) -> int:
+def cmd_doctor(args: argparse.Namespace) -> int:
     from bot.doctor import run_checks
 
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print("✗ settings\n" + "\n".join(f"    {p}" for p in exc.problems))
+        print("✗ " + _("settings") + "\n" + "\n".join(f"    {p}" for p in exc.problems))
         return 1
     # the report is printed whole, and the log lines the checks caused after it, so the
     # two never interleave (a failed call logs its own error as it happens)
@@ -257,11 +282,11 @@ def cmd_doctor(_: argparse.Namespace) -> int:
         mark = "✓" if check.ok else "✗"
         print(f"{mark} {check.name}: {check.detail}")
         if not check.ok and check.fix:
-            print(f"    fix: {check.fix}")
+            print("    " + _("fix: {fix}", fix=check.fix))
         ok &= check.ok
     sys.stdout.flush()
     if buffer.getvalue():
-        print("log lines written during the checks:\n" + buffer.getvalue(), file=sys.stderr)
+        print(_("log lines written during the checks:") + "\n" + buffer.getvalue(), file=sys.stderr)
     return 0 if ok else 1
 
 
@@ -272,48 +297,50 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return run_sandbox(port=args.port, database_url=args.database_url, shots=args.screenshots)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="complaint-bot", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    run = sub.add_parser("run", help="migrate the database and run the bot")
-    run.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on")
+    run = sub.add_parser("run", help=_("migrate the database and run the bot"))
+    run.add_argument("--host", default="0.0.0.0", help=_("HTTP mode: address to listen on"))
     run.set_defaults(func=cmd_run)
-    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+    sub.add_parser("migrate", help=_("bring the database schema up to date")).set_defaults(
         func=cmd_migrate
     )
-    sub.add_parser("doctor", help="check a deployment and say what to fix").set_defaults(
+    sub.add_parser("doctor", help=_("check a deployment and say what to fix")).set_defaults(
         func=cmd_doctor
     )
-    export = sub.add_parser("export", help="print a case's full record as JSON")
-    export.add_argument("ref", help="the case reference, e.g. CC-2026-0001")
+    export = sub.add_parser("export", help=_("print a case's full record as JSON"))
+    export.add_argument("ref", help=_("the case reference, e.g. CC-2026-0001"))
     export.set_defaults(func=cmd_export)
     sandbox = sub.add_parser(
-        "sandbox", help="try the desk without Slack: a local Slack emulator in your browser"
+        "sandbox", help=_("try the desk without Slack: a local Slack emulator in your browser")
     )
-    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
+    sandbox.add_argument("--port", type=int, default=0, help=_("port on 127.0.0.1 (default: any)"))
     sandbox.add_argument(
         "--database-url",
         default=None,
-        help="database to use (default: a fresh SQLite file, deleted at exit; also read "
-        "from the DATABASE_URL environment variable, never from .env)",
+        help=_(
+            "database to use (default: a fresh SQLite file, deleted at exit; also read "
+            "from the DATABASE_URL environment variable, never from .env)"
+        ),
     )
     sandbox.add_argument(
         "--screenshots",
         metavar="DIR",
         default=None,
-        help="walk a complaint to closure in headless Chromium and save screenshots to DIR",
+        help=_("walk a complaint to closure in headless Chromium and save screenshots to DIR"),
     )
     sandbox.set_defaults(func=cmd_sandbox)
-    report = sub.add_parser("report", help="write a case's improvement report as a PDF")
-    report.add_argument("ref", help="the case reference, e.g. CC-2026-0001")
-    report.add_argument("-o", "--output", help="the PDF file to write (default: its own name)")
+    report = sub.add_parser("report", help=_("write a case's improvement report as a PDF"))
+    report.add_argument("ref", help=_("the case reference, e.g. CC-2026-0001"))
+    report.add_argument("-o", "--output", help=_("the PDF file to write (default: its own name)"))
     report.set_defaults(func=cmd_report)
-    reg = sub.add_parser("register", help="write the complaint register (XLSX or CSV)")
-    reg.add_argument("--from", dest="date_from", help="first day received, YYYY-MM-DD")
-    reg.add_argument("--to", dest="date_to", help="last day received, YYYY-MM-DD")
-    reg.add_argument("-o", "--output", help="FILE.xlsx, or FILE.csv for CSV")
+    reg = sub.add_parser("register", help=_("write the complaint register (XLSX or CSV)"))
+    reg.add_argument("--from", dest="date_from", help=_("first day received, YYYY-MM-DD"))
+    reg.add_argument("--to", dest="date_to", help=_("last day received, YYYY-MM-DD"))
+    reg.add_argument("-o", "--output", help=_("FILE.xlsx, or FILE.csv for CSV"))
     reg.add_argument(
-        "filters", nargs="*", help="customer:… product:… severity:A status:open|closed unit:…"
+        "filters", nargs="*", help=_("customer:… product:… severity:A status:open|closed unit:…")
     )
     reg.set_defaults(func=cmd_register)
     args = parser.parse_args(argv)
@@ -323,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     return int(args.func(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line speaks LANGUAGE (en or zh-CN)."""
+    with use_locale(load_language()):
+        return _main(argv)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import N_, _, use_locale
+
 DEFAULT_DATABASE_URL = "sqlite:///complaints.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_UNITS = ("production", "development", "purchasing", "warehouse")
@@ -28,17 +30,24 @@ UNIT_NAME_MAX = 40  # the name is a select option's value and text (Block Kit: 7
 EXIT_CONFIG = 78
 
 # README § Slack set-up: where each Slack value comes from
-SLACK_SETUP = "README § Slack set-up"
+SLACK_SETUP = N_("README § Slack set-up")
 WHERE = {
-    "SLACK_BOT_TOKEN": "the Bot User OAuth Token, xoxb-… (Slack app > OAuth & Permissions)",
-    "SLACK_SIGNING_SECRET": "the Signing Secret (Slack app > Basic Information)",
-    "SLACK_APP_TOKEN": (
+    "SLACK_BOT_TOKEN": N_("the Bot User OAuth Token, xoxb-… (Slack app > OAuth & Permissions)"),
+    "SLACK_SIGNING_SECRET": N_("the Signing Secret (Slack app > Basic Information)"),
+    "SLACK_APP_TOKEN": N_(
         "an app-level token, xapp-… (Slack app > Basic Information > App-Level Tokens), "
         "or leave it empty for HTTP mode"
     ),
-    "channel": "the channel's id, C… (channel details > About > Channel ID)",
-    "user": "member ids, U… (profile > ⋮ > Copy member ID), or user-group ids, S…",
+    "channel": N_("the channel's id, C… (channel details > About > Channel ID)"),
+    "user": N_("member ids, U… (profile > ⋮ > Copy member ID), or user-group ids, S…"),
 }
+
+
+def where(key: str) -> str:
+    """Where a Slack value comes from, in the current language."""
+    return _(WHERE[key])
+
+
 # the placeholders .env.example ships with (a test keeps this list in step with the file):
 # a first start with them must say what to fill in, not crash-loop against Slack
 EXAMPLE_IDS = frozenset(
@@ -73,7 +82,8 @@ class SettingsError(ValueError):
     def __init__(self, problems: list[str], *, no_slack: bool = False) -> None:
         self.problems = problems
         self.no_slack = no_slack
-        super().__init__("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        head = _("Invalid settings:")
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def is_example(value: str) -> bool:
@@ -81,8 +91,13 @@ def is_example(value: str) -> bool:
     return "your-" in value.lower() or value in EXAMPLE_IDS
 
 
-def _example(name: str, where: str) -> str:
-    return f"{name} still holds the example value from .env.example: put in {where} ({SLACK_SETUP})"
+def _example(name: str, key: str) -> str:
+    return _(
+        "{name} still holds the example value from .env.example: put in {where} ({setup})",
+        name=name,
+        where=where(key),
+        setup=_(SLACK_SETUP),
+    )
 
 
 def clock_time(text: str) -> tuple[int, int] | None:
@@ -99,9 +114,13 @@ def working_hours_problem(text: str) -> str | None:
     start, sep, end = text.partition("-")
     a, b = clock_time(start.strip()), clock_time(end.strip())
     if not sep or a is None or b is None:
-        return f"WORKING_HOURS: {text!r} is not a span of real times like 08:30-17:30"
+        return _(
+            "WORKING_HOURS: {value} is not a span of real times like 08:30-17:30", value=repr(text)
+        )
     if b <= a:
-        return f"WORKING_HOURS: {text!r} must end after it starts, on the same day"
+        return _(
+            "WORKING_HOURS: {value} must end after it starts, on the same day", value=repr(text)
+        )
     return None
 
 
@@ -182,26 +201,36 @@ def _members(name: str, value: str, problems: list[str]) -> RoleMembers:
     users, groups = set(), set()
     for item in _split(value):
         if item in EXAMPLE_IDS:
-            problems.append(_example(name, WHERE["user"]))
+            problems.append(_example(name, "user"))
         elif _USER_RE.match(item):
             users.add(item)
         elif _GROUP_RE.match(item):
             groups.add(item)
         else:
             problems.append(
-                f"{name}: {item!r} is neither a user id (U…/W…) nor a user-group id (S…); "
-                f"put in {WHERE['user']}"
+                _(
+                    "{name}: {value} is neither a user id (U…/W…) nor a user-group id (S…); "
+                    "put in {where}",
+                    name=name,
+                    value=repr(item),
+                    where=where("user"),
+                )
             )
     return RoleMembers(frozenset(users), frozenset(groups))
 
 
 def _channel(name: str, value: str, problems: list[str]) -> None:
     if is_example(value):
-        problems.append(_example(name, WHERE["channel"]))
+        problems.append(_example(name, "channel"))
     elif not _CHANNEL_RE.match(value):
         problems.append(
-            f"{name}: {value!r} is not a channel id (a name like #complaints will not do): "
-            f"put in {WHERE['channel']}"
+            _(
+                "{name}: {value} is not a channel id (a name like #complaints will not do): "
+                "put in {where}",
+                name=name,
+                value=repr(value),
+                where=where("channel"),
+            )
         )
 
 
@@ -211,7 +240,9 @@ def _dates(name: str, value: str, problems: list[str]) -> tuple[date, ...]:
         try:
             out.append(date.fromisoformat(item))
         except ValueError:
-            problems.append(f"{name}: {item!r} is not a date like 2026-10-09")
+            problems.append(
+                _("{name}: {value} is not a date like 2026-10-09", name=name, value=repr(item))
+            )
     return tuple(sorted(out))
 
 
@@ -224,21 +255,28 @@ def _units(value: str, problems: list[str]) -> dict[str, RoleMembers]:
     for part in value.split(";"):
         if not part.strip():
             continue
-        raw, _, ids = part.partition("=")
+        raw, _sep, ids = part.partition("=")
         name = " ".join(raw.split()).lower()
         if not name or any(c in name for c in _UNIT_FORBIDDEN):
             problems.append(
-                f"RESPONSIBLE_UNITS: {part.strip()!r} does not start with a unit name "
-                "(like production=U0123FFFF or 生产部=U0123FFFF)"
+                _(
+                    "RESPONSIBLE_UNITS: {value} does not start with a unit name "
+                    "(like production=U0123FFFF or 生产部=U0123FFFF)",
+                    value=repr(part.strip()),
+                )
             )
             continue
         if len(name) > UNIT_NAME_MAX:
             problems.append(
-                f"RESPONSIBLE_UNITS: {name!r} is longer than {UNIT_NAME_MAX} characters"
+                _(
+                    "RESPONSIBLE_UNITS: {value} is longer than {n} characters",
+                    value=repr(name),
+                    n=UNIT_NAME_MAX,
+                )
             )
             continue
         if name in units:
-            problems.append(f"RESPONSIBLE_UNITS: {name!r} is named twice")
+            problems.append(_("RESPONSIBLE_UNITS: {value} is named twice", value=repr(name)))
             continue
         units[name] = _members(f"RESPONSIBLE_UNITS[{name}]", ids, problems)
     return units
@@ -250,7 +288,7 @@ def _bool(name: str, value: str, problems: list[str]) -> bool:
         return True
     if v in ("0", "false", "no", "off"):
         return False
-    problems.append(f"{name}: {value!r} is not true/false")
+    problems.append(_("{name}: {value} is not true/false", name=name, value=repr(value)))
     return True
 
 
@@ -271,9 +309,20 @@ def load_database_url(env: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     return (_environ(env, dotenv).get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
 
 
+def load_language(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> str:
+    """LANGUAGE alone (the command line speaks it before the other settings are read)."""
+    return (_environ(env, dotenv).get("LANGUAGE") or "").strip() or LANGUAGES[0]
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
-    """Read settings from `env` (default: the process environment, after `.env`)."""
+    """Read settings from `env` (default: the process environment, after `.env`). The
+    problems are said in the LANGUAGE the settings ask for."""
     env = _environ(env, dotenv)
+    with use_locale((env.get("LANGUAGE") or "").strip()):
+        return _load(env)
+
+
+def _load(env: Mapping[str, str]) -> Settings:
     problems: list[str] = []
 
     def get(name: str, default: str = "") -> str:
@@ -281,35 +330,43 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
 
     bot_token = get("SLACK_BOT_TOKEN")
     if not bot_token:
-        problems.append(f"SLACK_BOT_TOKEN is missing: put in {WHERE['SLACK_BOT_TOKEN']}")
+        problems.append(
+            _("SLACK_BOT_TOKEN is missing: put in {where}", where=where("SLACK_BOT_TOKEN"))
+        )
     elif is_example(bot_token):
-        problems.append(_example("SLACK_BOT_TOKEN", WHERE["SLACK_BOT_TOKEN"]))
+        problems.append(_example("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"))
     elif not bot_token.startswith("xoxb-"):
-        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        problems.append(_("SLACK_BOT_TOKEN must be a bot token starting with xoxb-"))
     app_token = get("SLACK_APP_TOKEN") or None
     if app_token and is_example(app_token):
-        problems.append(_example("SLACK_APP_TOKEN", WHERE["SLACK_APP_TOKEN"]))
+        problems.append(_example("SLACK_APP_TOKEN", "SLACK_APP_TOKEN"))
     elif app_token and not app_token.startswith("xapp-"):
-        problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        problems.append(_("SLACK_APP_TOKEN must be an app-level token starting with xapp-"))
     secret = get("SLACK_SIGNING_SECRET")
     if secret and is_example(secret):
-        problems.append(_example("SLACK_SIGNING_SECRET", WHERE["SLACK_SIGNING_SECRET"]))
+        problems.append(_example("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"))
     elif not secret and not app_token:
         problems.append(
-            f"SLACK_SIGNING_SECRET is missing: put in {WHERE['SLACK_SIGNING_SECRET']}; "
-            "HTTP mode needs it to verify requests"
+            _(
+                "SLACK_SIGNING_SECRET is missing: put in {where}; HTTP mode needs it to "
+                "verify requests",
+                where=where("SLACK_SIGNING_SECRET"),
+            )
         )
     api_url = get("SLACK_API_URL") or None
     if api_url:
         if not re.match(r"^https?://", api_url):
-            problems.append("SLACK_API_URL must be an http(s) URL like https://slack.com/api/")
+            problems.append(_("SLACK_API_URL must be an http(s) URL like https://slack.com/api/"))
         elif not api_url.endswith("/"):
             api_url += "/"
 
     complaints = get("COMPLAINTS_CHANNEL")
     if not complaints:
         problems.append(
-            f"COMPLAINTS_CHANNEL is missing: put in {WHERE['channel']}, where cases are posted"
+            _(
+                "COMPLAINTS_CHANNEL is missing: put in {where}, where cases are posted",
+                where=where("channel"),
+            )
         )
     else:
         _channel("COMPLAINTS_CHANNEL", complaints, problems)
@@ -323,7 +380,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     port_s = get("PORT", "3000")
     port = 3000
     if not port_s.isdigit() or not 0 < int(port_s) < 65536:
-        problems.append(f"PORT: {port_s!r} is not a TCP port number")
+        problems.append(_("PORT: {value} is not a TCP port number", value=repr(port_s)))
     else:
         port = int(port_s)
 
@@ -331,7 +388,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"TIMEZONE: {tz!r} is not an IANA time zone like Asia/Shanghai")
+        problems.append(
+            _("TIMEZONE: {value} is not an IANA time zone like Asia/Shanghai", value=repr(tz))
+        )
 
     hours = get("WORKING_HOURS", "08:30-17:30")
     if hours_problem := working_hours_problem(hours):
@@ -342,17 +401,20 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         try:
             val = kind(raw)
         except ValueError:
-            problems.append(f"{name}: {raw!r} is not a number")
+            problems.append(_("{name}: {value} is not a number", name=name, value=repr(raw)))
             return kind(default)
         if val < minimum:
-            problems.append(f"{name}: must be at least {minimum}")
+            problems.append(_("{name}: must be at least {minimum}", name=name, minimum=minimum))
         return val
 
     points = tuple(_split(get("REMINDER_POINTS", "half,2h")))
     for p in points:
         if p != "half" and not re.match(r"^\d+(\.\d+)?h$", p):
             problems.append(
-                f"REMINDER_POINTS: {p!r} is neither 'half' nor a number of hours like 2h"
+                _(
+                    "REMINDER_POINTS: {value} is neither 'half' nor a number of hours like 2h",
+                    value=repr(p),
+                )
             )
     ladder_raw = _split(get("ESCALATION_WORKING_DAYS", "1,2"))
     ladder = []
@@ -360,25 +422,45 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         if p.isdigit() and int(p) > 0:
             ladder.append(int(p))
         else:
-            problems.append(f"ESCALATION_WORKING_DAYS: {p!r} is not a positive whole number")
+            problems.append(
+                _("ESCALATION_WORKING_DAYS: {value} is not a positive whole number", value=repr(p))
+            )
     digest = get("DIGEST_TIME", "08:45")
     if clock_time(digest) is None:
-        problems.append(f"DIGEST_TIME: {digest!r} is not a time of day like 08:45")
+        problems.append(
+            _("DIGEST_TIME: {value} is not a time of day like 08:45", value=repr(digest))
+        )
 
     language = get("LANGUAGE", "en")
     if language not in LANGUAGES:
-        problems.append(f"LANGUAGE: {language!r} is not one of {', '.join(LANGUAGES)}")
+        problems.append(
+            _(
+                "LANGUAGE: {value} is not one of {choices}",
+                value=repr(language),
+                choices=", ".join(LANGUAGES),
+            )
+        )
     report_font = get("REPORT_FONT")
     if report_font and not os.path.isfile(report_font):
-        problems.append(f"REPORT_FONT: {report_font!r} is not a file (a CJK .ttf font)")
+        problems.append(
+            _("REPORT_FONT: {value} is not a file (a CJK .ttf font)", value=repr(report_font))
+        )
 
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL: {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        problems.append(
+            _(
+                "LOG_LEVEL: {value} is not one of {choices}",
+                value=repr(log_level),
+                choices=", ".join(LOG_LEVELS),
+            )
+        )
 
     visibility = get("CASE_VISIBILITY", "roles").lower()
     if visibility not in ("roles", "workspace"):
-        problems.append(f"CASE_VISIBILITY: {visibility!r} is neither roles nor workspace")
+        problems.append(
+            _("CASE_VISIBILITY: {value} is neither roles nor workspace", value=repr(visibility))
+        )
 
     settings = Settings(
         slack_bot_token=bot_token,

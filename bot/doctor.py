@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
-from bot.config import WHERE, RoleMembers, Settings
+from bot.config import RoleMembers, Settings, where
+from bot.i18n import N_, _
 from bot.slack.reach import REFUSED_TOKEN_ERRORS, api_error, unreachable_reason
 
 if TYPE_CHECKING:
@@ -16,17 +17,17 @@ if TYPE_CHECKING:
 # scopes the bot uses; manifest.yml grants exactly these, and tests/test_scopes.py derives
 # them from the Web API methods, Block Kit elements and events the code uses
 REQUIRED_SCOPES = {
-    "commands": "the /complaint command",
-    "chat:write": "the case card, its thread, alerts and direct messages",
-    "channels:read": "checking the bot is in the complaints channel",
-    "groups:read": "the same for a private complaints channel",
-    "users:read": "checking that the people in the settings exist",
-    "usergroups:read": "roles given as user groups",
-    "channels:history": "keeping thread replies in the case timeline",
-    "groups:history": "thread replies in a private complaints channel",
-    "files:read": "evidence files attached in the complaint form (file_input)",
-    "files:write": "uploading the improvement report, the archive and the register",
-    "im:write": "opening a direct message to send someone the report or the register",
+    "commands": N_("the /complaint command"),
+    "chat:write": N_("the case card, its thread, alerts and direct messages"),
+    "channels:read": N_("checking the bot is in the complaints channel"),
+    "groups:read": N_("the same for a private complaints channel"),
+    "users:read": N_("checking that the people in the settings exist"),
+    "usergroups:read": N_("roles given as user groups"),
+    "channels:history": N_("keeping thread replies in the case timeline"),
+    "groups:history": N_("thread replies in a private complaints channel"),
+    "files:read": N_("evidence files attached in the complaint form (file_input)"),
+    "files:write": N_("uploading the improvement report, the archive and the register"),
+    "im:write": N_("opening a direct message to send someone the report or the register"),
 }
 
 
@@ -41,15 +42,21 @@ class Check:
 def _privacy(channel: str, info: dict) -> Check:
     """Case cards show the customer, the defect and every step: in a public channel the
     whole workspace reads them, whatever CASE_VISIBILITY=roles keeps out of `show`."""
+    name = _("complaints channel privacy")
     if info.get("is_private"):
-        return Check("complaints channel privacy", True, f"{channel} is private")
+        return Check(name, True, _("{channel} is private", channel=channel))
     return Check(
-        "complaints channel privacy",
+        name,
         False,
-        f"{channel} (#{info.get('name', '?')}) is public: everyone in the workspace can read "
-        "the case cards",
-        "make the channel private (channel details > Settings > Change to a private channel), "
-        "or set CASE_VISIBILITY=workspace if every case may be public",
+        _(
+            "{channel} (#{name}) is public: everyone in the workspace can read the case cards",
+            channel=channel,
+            name=info.get("name", "?"),
+        ),
+        _(
+            "make the channel private (channel details > Settings > Change to a private "
+            "channel), or set CASE_VISIBILITY=workspace if every case may be public"
+        ),
     )
 
 
@@ -60,28 +67,30 @@ def run_checks(settings: Settings) -> list[Check]:
     from bot.models import make_engine
     from bot.slack.gateway import Gateway
 
-    checks = [Check("settings", True, "all present and well-formed")]
+    checks = [Check(_("settings"), True, _("all present and well-formed"))]
     try:
         engine = make_engine(settings.database_url)
         current, head = schema_status(engine)
         if current == head:
-            checks.append(Check("database", True, f"reachable, at the latest revision {head}"))
+            checks.append(
+                Check(_("database"), True, _("reachable, at the latest revision {head}", head=head))
+            )
         else:
             checks.append(
                 Check(
-                    "database",
+                    _("database"),
                     False,
-                    f"at revision {current}, code expects {head}",
-                    "run `complaint-bot migrate` (or just `complaint-bot run`)",
+                    _("at revision {current}, code expects {head}", current=current, head=head),
+                    _("run `complaint-bot migrate` (or just `complaint-bot run`)"),
                 )
             )
     except SQLAlchemyError as exc:
         checks.append(
             Check(
-                "database",
+                _("database"),
                 False,
-                f"unreachable: {exc.__class__.__name__}",
-                f"check DATABASE_URL ({settings.database_url.split('@')[-1]})",
+                _("unreachable: {error}", error=exc.__class__.__name__),
+                _("check DATABASE_URL ({where})", where=settings.database_url.split("@")[-1]),
             )
         )
 
@@ -96,10 +105,13 @@ def run_checks(settings: Settings) -> list[Check]:
         if error in REFUSED_TOKEN_ERRORS:
             checks.append(
                 Check(
-                    "bot token",
+                    _("bot token"),
                     False,
-                    f"Slack refused it ({error})",
-                    f"put in {WHERE['SLACK_BOT_TOKEN']}, then reinstall the app if needed",
+                    _("Slack refused it ({error})", error=error),
+                    _(
+                        "put in {where}, then reinstall the app if needed",
+                        where=where("SLACK_BOT_TOKEN"),
+                    ),
                 )
             )
         else:
@@ -107,9 +119,15 @@ def run_checks(settings: Settings) -> list[Check]:
                 Check(
                     "slack",
                     False,
-                    f"{gw.client.base_url} answered {error or exc.response.status_code}",
-                    "Slack may be having trouble (https://slack-status.com); "
-                    "check SLACK_API_URL if you changed it",
+                    _(
+                        "{url} answered {error}",
+                        url=gw.client.base_url,
+                        error=error or exc.response.status_code,
+                    ),
+                    _(
+                        "Slack may be having trouble (https://slack-status.com); check "
+                        "SLACK_API_URL if you changed it"
+                    ),
                 )
             )
         return checks
@@ -118,14 +136,26 @@ def run_checks(settings: Settings) -> list[Check]:
             Check(
                 "slack",
                 False,
-                f"unreachable at {gw.client.base_url}: {unreachable_reason(exc) or exc}",
-                "this is the network, not the token: check DNS, the firewall, the proxy "
-                "(HTTPS_PROXY) and SLACK_API_URL",
+                _(
+                    "unreachable at {url}: {reason}",
+                    url=gw.client.base_url,
+                    reason=unreachable_reason(exc) or exc,
+                ),
+                _(
+                    "this is the network, not the token: check DNS, the firewall, the proxy "
+                    "(HTTPS_PROXY) and SLACK_API_URL"
+                ),
             )
         )
         return checks
     bot_user = resp.get("user_id")
-    checks.append(Check("bot token", True, f"valid for team {resp.get('team')} as {bot_user}"))
+    checks.append(
+        Check(
+            _("bot token"),
+            True,
+            _("valid for team {team} as {user}", team=resp.get("team"), user=bot_user),
+        )
+    )
     headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
     raw = headers.get("x-oauth-scopes", "")
     raw = raw[0] if isinstance(raw, list) else raw
@@ -134,34 +164,44 @@ def run_checks(settings: Settings) -> list[Check]:
     if missing:
         checks.append(
             Check(
-                "scopes",
+                _("scopes"),
                 False,
-                "missing " + ", ".join(f"{m} ({REQUIRED_SCOPES[m]})" for m in missing),
-                "add them under OAuth & Permissions (or re-create the app from manifest.yml) "
-                "and reinstall the app",
+                _(
+                    "missing {scopes}",
+                    scopes=", ".join(f"{m} ({_(REQUIRED_SCOPES[m])})" for m in missing),
+                ),
+                _(
+                    "add them under OAuth & Permissions (or re-create the app from "
+                    "manifest.yml) and reinstall the app"
+                ),
             )
         )
     else:
-        checks.append(Check("scopes", True, "all granted"))
+        checks.append(Check(_("scopes"), True, _("all granted")))
 
-    for label, channel in (
-        ("complaints channel", settings.complaints_channel),
-        ("management channel", settings.management_channel),
-        *(("alert channel", c) for c in settings.alert_channels),
+    for kind, label, channel in (
+        ("complaints", _("complaints channel"), settings.complaints_channel),
+        ("management", _("management channel"), settings.management_channel),
+        *(("alert", _("alert channel"), c) for c in settings.alert_channels),
     ):
         try:
             info = gw.call("conversations.info", channel=channel).get("channel", {})
+            name = info.get("name", "?")
             if info.get("is_member"):
                 checks.append(
-                    Check(label, True, f"{channel} (#{info.get('name', '?')}), bot is a member")
+                    Check(
+                        label,
+                        True,
+                        _("{channel} (#{name}), bot is a member", channel=channel, name=name),
+                    )
                 )
             else:
                 checks.append(
                     Check(
                         label,
                         False,
-                        f"bot is not a member of {channel}",
-                        f"type `/invite @complaint-desk` in #{info.get('name', '?')}",
+                        _("bot is not a member of {channel}", channel=channel),
+                        _("type `/invite @complaint-desk` in #{name}", name=name),
                     )
                 )
         except (SlackApiError, OSError) as exc:
@@ -171,11 +211,11 @@ def run_checks(settings: Settings) -> list[Check]:
                     label,
                     False,
                     f"{channel}: {err.get('error', exc)}",
-                    f"put in {WHERE['channel']}",
+                    _("put in {where}", where=where("channel")),
                 )
             )
             continue
-        if label == "complaints channel" and settings.case_visibility == "roles":
+        if kind == "complaints" and settings.case_visibility == "roles":
             checks.append(_privacy(channel, info))
 
     roles = {
@@ -186,22 +226,39 @@ def run_checks(settings: Settings) -> list[Check]:
     }
     if not settings.roles_configured:
         checks.append(
-            Check("roles", True, "none configured: everyone may take every step (trial mode)")
+            Check(
+                _("roles"),
+                True,
+                _("none configured: everyone may take every step (trial mode)"),
+            )
         )
     checks.extend(_people(gw, roles))
     for name, members in roles.items():
         for group in sorted(members.groups):
             try:
                 users = gw.call("usergroups.users.list", usergroup=group).get("users", [])
-                checks.append(Check(f"{name} group {group}", True, f"{len(users)} members"))
+                checks.append(
+                    Check(
+                        _("{name} group {group}", name=name, group=group),
+                        True,
+                        _("{n} members", n=len(users)),
+                    )
+                )
             except (SlackApiError, OSError) as exc:
                 err = (getattr(getattr(exc, "response", None), "data", {}) or {}).get("error")
                 fix = (
-                    "user groups need a paid Slack plan: list user ids (U…) instead"
+                    _("user groups need a paid Slack plan: list user ids (U…) instead")
                     if err == "plan_upgrade_required"
-                    else "check the group id (S…)"
+                    else _("check the group id (S…)")
                 )
-                checks.append(Check(f"{name} group {group}", False, str(err or exc), fix))
+                checks.append(
+                    Check(
+                        _("{name} group {group}", name=name, group=group),
+                        False,
+                        str(err or exc),
+                        fix,
+                    )
+                )
     return checks
 
 
@@ -215,7 +272,7 @@ def _people(gw: Gateway, roles: dict[str, RoleMembers]) -> list[Check]:
             seen += 1
             try:
                 user = gw.call("users.info", user=uid).get("user", {})
-                problem = "deactivated" if user.get("deleted") else None
+                problem = _("deactivated") if user.get("deleted") else None
             except (SlackApiError, OSError) as exc:
                 problem = api_error(exc) or str(exc)
             if problem:
@@ -223,13 +280,13 @@ def _people(gw: Gateway, roles: dict[str, RoleMembers]) -> list[Check]:
     if not seen:
         return []
     if not missing:
-        return [Check("people", True, f"all {seen} configured user ids exist")]
+        return [Check(_("people"), True, _("all {n} configured user ids exist", n=seen))]
     return [
         Check(
-            f"people in {name}",
+            _("people in {name}", name=name),
             False,
-            "no such active user: " + ", ".join(ids),
-            f"put in {WHERE['user']}",
+            _("no such active user: {ids}", ids=", ".join(ids)),
+            _("put in {where}", where=where("user")),
         )
         for name, ids in missing.items()
     ]
@@ -243,9 +300,17 @@ def app_token_check(settings: Settings) -> Check:
     try:
         error = app_token_refusal(settings.slack_app_token or "", settings.slack_api_url)
     except OSError as exc:
-        return Check("app token", False, f"Slack unreachable: {exc}", "check the network")
+        return Check(
+            _("app token"),
+            False,
+            _("Slack unreachable: {error}", error=exc),
+            _("check the network"),
+        )
     if error:
         return Check(
-            "app token", False, f"apps.connections.open refused: {error}", refusal_fix(error)
+            _("app token"),
+            False,
+            _("apps.connections.open refused: {error}", error=error),
+            refusal_fix(error),
         )
-    return Check("app token", True, "Socket Mode connections can be opened")
+    return Check(_("app token"), True, _("Socket Mode connections can be opened"))

@@ -8,8 +8,17 @@ once per process with Babel's PO reader. Placeholders are `str.format` names:
 Which language a string is rendered in is a context, not an argument threaded through
 every renderer: shared channels (cards, thread posts, alerts, digest) render in the
 `LANGUAGE` setting, personal surfaces (modals, ephemeral replies, DMs, Home) in the
-person's Slack locale when it is one of ours. Callers wrap rendering in
-`with use_locale(...)`.
+person's Slack locale when it is one of ours. It is set in a few places only:
+- every Slack request: `bot.app.DeskApp` + its `personal_language` middleware (the
+  person who clicked or typed; `Directory.request_locale`, cached, never holding an ack);
+- every outbox row: `Delivery.deliver` renders in LANGUAGE, and `Delivery.personal(uid)`
+  around what one person receives (DMs, the reporter's confirmation, files by DM);
+- the inbox worker: the requester's language for refusals (`Services.personal`);
+- the command line and the settings' problems: LANGUAGE.
+Anything else renders inside `with use_locale(...)`.
+
+Extraction: `pybabel extract -F babel.cfg ...` (see babel.cfg); tests/test_catalog.py
+checks every extracted msgid has its Chinese with the same placeholders.
 
 `N_()` only marks a string for extraction (tables and step declarations); it is
 translated where it is shown, with `_(value)`.
@@ -20,14 +29,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
 _HERE = Path(__file__).parent / "locale"
 _current: ContextVar[str] = ContextVar("locale", default=DEFAULT)
+# times are shown in the company's time zone (the TIMEZONE setting): a plant's team works
+# to one clock, and a text date reads the same in the channel, a DM and an export
+_zone: list[tzinfo] = [ZoneInfo("Asia/Shanghai")]
+
+
+def configure(timezone: str) -> None:
+    """Set the time zone dates are shown in (called once when the bot is built)."""
+    _zone[0] = ZoneInfo(timezone)
 
 
 def normalise(tag: str | None) -> str | None:
@@ -55,6 +73,12 @@ def use_locale(locale: str | None) -> Iterator[str]:
         yield loc
     finally:
         _current.reset(token)
+
+
+def set_locale(locale: str | None) -> None:
+    """Switch the language for the rest of the current scope (a `use_locale` block around
+    it restores the previous one): for code that cannot wrap what follows in a `with`."""
+    _current.set(locale if locale in LOCALES else DEFAULT)
 
 
 @cache
@@ -96,6 +120,12 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def in_locale(locale: str, msgid: str, **kwargs: object) -> str:
+    """`msgid` in a given language, whatever the current one (bilingual documents)."""
+    with use_locale(locale):
+        return _(msgid, **kwargs)
+
+
 # Dates, times and numbers per language (Babel's CLDR data): "12月6日 周日 17:30" and
 # "Sun 6 Dec 17:30".
 _PATTERNS = {
@@ -108,10 +138,20 @@ def _babel_locale() -> str:
     return "zh_Hans_CN" if _current.get() == "zh-CN" else "en_GB"
 
 
+def local(value: datetime) -> datetime:
+    """An aware time in the company's time zone (a naive one is taken as UTC)."""
+    from datetime import UTC
+
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(_zone[0])
+
+
 def fmt_datetime(value: datetime) -> str:
+    """`Sun 6 Dec 17:30` / `12月6日 周日 17:30`, in the company's time zone."""
     from babel.dates import format_datetime
 
-    return format_datetime(value, _PATTERNS[_current.get()]["datetime"], locale=_babel_locale())
+    pattern = _PATTERNS[_current.get()]["datetime"]
+    return format_datetime(local(value), pattern, tzinfo=_zone[0], locale=_babel_locale())
 
 
 def fmt_date(value: date, *, long: bool = False) -> str:

@@ -225,11 +225,11 @@ def test_register_cells_are_typed_in_local_time(running: Running) -> None:
     assert ws.freeze_panes == "B2" and ws.auto_filter.ref == "A1:T2"
     assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("2C4A6E")
     # 10:00 in Shanghai, as Excel shows it (the clock is 02:00 UTC)
-    assert row["Received"] == datetime(2026, 3, 3, 10, 0)
+    assert row["Received on"] == datetime(2026, 3, 3, 10, 0)
     assert ws["B2"].is_date and ws["B2"].number_format == "yyyy-mm-dd hh:mm"
     assert row["Quantity"] == 1200 and isinstance(row["Quantity"], int)
     assert row["Working days to corrective reply"] == 0.0
     assert row["Corrective on time (≤ 1)"] is True and row["Preventive on time (≤ 3)"] is True
-    assert row["Root cause (4M1E)"] == "Machine (机)" and row["Status"] == "Approved — to send"
-    assert row["Closed"] is None and row["Rework loops"] == 0
+    assert row["Cause type"] == "Machine (机)" and row["Status"] == "Approved — to send"
+    assert row["Closed on"] is None and row["Times actions were redone"] == 0
     assert row["Responsible units"] == "production"

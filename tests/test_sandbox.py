@@ -184,7 +184,7 @@ def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox)
     state = page.state(MKT)
     assert state["now_label"] == "Wed 04 Mar 2026 09:00 (Asia/Shanghai)"
     assert [m["text"] for m in state["messages"][MANAGEMENT]] == [
-        "Complaint digest 2026-03-04: 0 overdue, 1 due today"
+        "Complaint digest Wed 4 Mar: 0 overdue, 1 due today"
     ]
     page.post("clock", user=MKT, step="hour")
     assert page.state(MKT)["now_label"].startswith("Wed 04 Mar 2026 10:00")

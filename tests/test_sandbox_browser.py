@@ -83,7 +83,7 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
     assert "Only visible to you" in seen["ephemeral"]
     assert "Only Technical Quality" in seen["ephemeral"]
     assert "B — major" in seen["severity"]
-    assert "Complaint digest — 2026-03-04" in seen["digest"]
+    assert "Complaint digest — Wed 4 Mar" in seen["digest"]
     assert "Overdue" in seen["management"] and walk.case_ref in seen["management"]
     assert walk.case_ref in seen["home"]
     assert "ready for your approval" in seen["dm"]

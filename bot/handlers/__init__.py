@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -12,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from blocks.posts import notice
 from blocks.text import escape
 from bot.config import Settings
+from bot.i18n import use_locale
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
 from bot.workflow import Desk
@@ -28,6 +30,11 @@ class Services:
     # tells the worker there is work: the outbox sender and the inbox worker, in this
     # process or in the worker process (bot/wakeup.py)
     wake: Callable[[], None]
+
+    def personal(self, user_id: str) -> Any:
+        """`with sv.personal(uid):` renders what only that person sees (a refusal, a modal
+        opened outside a request) in their own language."""
+        return use_locale(self.directory.locale(user_id))
 
     def tell(self, channel: str | None, user: str, text: str) -> None:
         """A short ephemeral answer to one person (refusals, stale buttons). Escaped: a

@@ -9,9 +9,10 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
 from blocks.intake import intake_modal
-from blocks.posts import HELP, case_detail, case_list
+from blocks.posts import case_detail, case_list
 from blocks.text import escape
 from bot.handlers import Services
+from bot.i18n import _
 from bot.models import Case
 from bot.workflow import InvalidInput, NotFound, Role
 from bot.workflow.access import READABLE_SCAN, can_read, readable, refusal, sees_every_case
@@ -25,15 +26,17 @@ def register(app: App, sv: Services) -> None:
     @app.command("/complaint")
     def complaint(ack: Ack, command: dict[str, Any]) -> None:
         text = (command.get("text") or "").strip()
-        sub, _, rest = text.partition(" ")
+        sub, _sep, rest = text.partition(" ")
         sub = sub.lower()
         user_id = command["user_id"]
         if sub == "new":
             actor = sv.directory.actor(user_id)
             if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
                 ack(
-                    text="Only Marketing or Technical Quality can file a complaint. Ask "
-                    "Technical Quality if you have one to report."
+                    text=_(
+                        "Only Marketing or Technical Quality can file a complaint. Ask "
+                        "Technical Quality if you have one to report."
+                    )
                 )
                 return
             ack()
@@ -48,13 +51,13 @@ def register(app: App, sv: Services) -> None:
                 sv.tell(
                     command.get("channel_id"),
                     user_id,
-                    "Slack did not open the complaint form in time — please try again.",
+                    _("Slack did not open the complaint form in time — please try again."),
                 )
             return
         if sub == "show":
             ref = rest.strip()
             if not ref:
-                ack(text="Which case? `/complaint show CC-2026-0001`")
+                ack(text=_("Which case? `{example}`", example="/complaint show CC-2026-0001"))
                 return
             visibility = sv.settings.case_visibility
             try:
@@ -81,23 +84,25 @@ def register(app: App, sv: Services) -> None:
         if sub == "list":
             actor = sv.directory.actor(user_id)
             if actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT):
-                cases, title = sv.desk.open_cases(), "Open cases"
+                cases, title = sv.desk.open_cases(), _("Open cases")
             elif sees_every_case(actor, sv.settings.case_visibility):
-                cases, title = sv.desk.open_cases_for(user_id), "Your open cases"
+                cases, title = sv.desk.open_cases_for(user_id), _("Your open cases")
             else:  # no role: the cases they reported and those of their units
                 cases = readable(actor, sv.desk.open_cases(READABLE_SCAN), limit=30)
-                title = "Your open cases"
+                title = _("Your open cases")
             now = sv.desk.now()
             ack(**case_list([case_view(c, now) for c in cases], title))
             return
-        unknown = f"Unknown command `{escape(sub[:30])}`.\n\n{HELP}"
-        ack(text=HELP if sub in ("help", "") else unknown)
+        if sub in ("help", ""):
+            ack(text=help_text())
+        else:
+            ack(text=_("Unknown command `{word}`.", word=escape(sub[:30])) + "\n\n" + help_text())
 
 
 def _report(sv: Services, user_id: str, ref: str) -> dict[str, Any]:
     """Acknowledged at once; the worker makes the PDF and sends it by direct message."""
     if not ref:
-        return {"text": "Which case? `/complaint report CC-2026-0001`"}
+        return {"text": _("Which case? `{example}`", example="/complaint report CC-2026-0001")}
     try:
         case: Case | None = sv.desk.find_case(ref)
     except NotFound:
@@ -106,31 +111,66 @@ def _report(sv: Services, user_id: str, ref: str) -> dict[str, Any]:
         return {"text": escape(refusal(ref))}  # the same words whether the case exists or not
     if case.latest_report("corrective") is None and case.latest_report("preventive") is None:
         return {
-            "text": f"{case.ref} has no improvement report yet (no corrective or "
-            "preventive action recorded)."
+            "text": _(
+                "{ref} has no improvement report yet (no corrective or preventive action "
+                "recorded).",
+                ref=case.ref,
+            )
         }
     sv.desk.request_report(case, user_id, sv.desk.now())
-    return {"text": f"The improvement report of {case.ref} is on its way by direct message."}
+    return {
+        "text": _("The improvement report of {ref} is on its way by direct message.", ref=case.ref)
+    }
 
 
 def _register(sv: Services, user_id: str, text: str) -> dict[str, Any]:
     actor = sv.directory.actor(user_id)
     if not (actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT)):
-        return {"text": "Only Technical Quality or Management can take the complaint register."}
+        return {"text": _("Only Technical Quality or Management can take the complaint register.")}
     now = sv.desk.now()
     try:
         query = parse_register_query(text, now.astimezone(sv.desk.tz).date())
     except InvalidInput as exc:
-        return {"text": " ".join(exc.errors.values()) + "\n\n" + REGISTER_HELP}
+        return {"text": " ".join(exc.errors.values()) + "\n\n" + register_help()}
     sv.desk.request_register(query, user_id, now)
     return {
-        "text": f"The complaint register ({query.describe()}) is on its way by direct "
-        "message: XLSX, and CSV."
+        "text": _(
+            "The complaint register ({what}) is on its way by direct message: XLSX, and CSV.",
+            what=query.describe(),
+        )
     }
 
 
-REGISTER_HELP = (
-    "`/complaint register` — this month. `/complaint register 2026-03` — a month. "
-    "`/complaint register 2026-01-01..2026-03-31 severity:A unit:production` — a period, "
-    "with filters customer: product: severity: status:open|closed unit:"
-)
+def register_help() -> str:
+    """How to ask for the register, in the current language."""
+    return _(
+        "`/complaint register` — this month. `/complaint register 2026-03` — a month. "
+        "`/complaint register 2026-01-01..2026-03-31 severity:A unit:production` — a period, "
+        "with filters customer: product: severity: status:open|closed unit:"
+    )
+
+
+def help_text() -> str:
+    """`/complaint help`, in the person's language (the commands themselves stay English:
+    Slack's slash commands take them as typed)."""
+    lines = [
+        _("*Complaint desk* — the customer-complaint procedure in Slack"),
+        _("• `/complaint new` — record a new customer complaint (Marketing or Technical Quality)"),
+        _("• `/complaint show CC-2026-0001` — a case with its full timeline"),
+        _("• `/complaint list` — your open cases (all open cases for Technical Quality)"),
+        _(
+            "• `/complaint report CC-2026-0001` — the latest improvement report (PDF) by "
+            "direct message"
+        ),
+        _(
+            "• `/complaint register [2026-03 | 2026-01-01..2026-03-31] [severity:A unit:…]` — "
+            "the complaint register (XLSX and CSV) by direct message (Technical Quality, "
+            "Management)"
+        ),
+        _("• `/complaint help` — this help"),
+        _(
+            "Every step after intake happens with the buttons on the case card in the "
+            "complaints channel; discuss the case in its thread."
+        ),
+    ]
+    return "\n".join(lines)

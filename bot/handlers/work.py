@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.handlers import Services
+from bot.i18n import set_locale
 from bot.slack.gateway import backoff
 from bot.wakeup import PollingLoop
 from bot.workflow import IntakeForm, WorkflowError, validate_intake
@@ -77,6 +78,8 @@ class InboxWorker(PollingLoop):
         return False
 
     def handle(self, req: Request) -> None:
+        # i18n hook (helper C): refusals said to the person in their own language
+        set_locale(self.sv.directory.locale(req.user_id))
         try:
             if req.kind == "intake":
                 case_id, outcome = self._file(req)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.i18n import N_
 from bot.models import Case, CaseEvent, CaseFile
 from bot.records.words import Words
 from bot.workflow import steps as st
@@ -58,7 +59,7 @@ class Writer:
         if not user_id:
             return ""
         if user_id == "system":
-            return "complaint desk"
+            return self.w.text(N_("complaint desk"))
         return self.names(user_id)
 
     def code(self, kind: str, value: str | None) -> str:

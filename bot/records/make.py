@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.records import content, isolated, pdf, register, sheets
-from bot.records.words import Words
+from bot.records.words import REGISTER_TITLE, Words
 from bot.workflow.records import RegisterQuery
 
 Names = Callable[[str], str]
@@ -76,7 +76,7 @@ class Maker:
         heads = register.headers(self.words)
         rows = register.rows(cases, files, self.desk.calendar, self.desk.tz, self.words)
         stem = f"complaint-register-{query.start.isoformat()}-{query.end.isoformat()}"
-        title = "客诉台账" if self.words.language == "zh-CN" else "Complaint register"
+        title = self.words.text(REGISTER_TITLE)
         return [
             File(
                 f"{stem}.xlsx",

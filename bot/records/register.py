@@ -11,16 +11,15 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.models import Case, CaseFile, Status
-from bot.records.words import REGISTER_COLUMNS, ZH_CODES, ZH_RESPONSIBILITY, ZH_STATUS, Words
+from bot.records.words import REGISTER_COLUMNS, Words
 from bot.workflow import steps as st
 from bot.workflow.calendar import WorkingCalendar
 
 CA_DAYS, PA_DAYS = 1, 3
-RESPONSIBILITY = {"ours": "Ours", "customer": "Customer's"}
 
 
 def headers(words: Words) -> list[str]:
-    return [_pick(words, en, zh) for _key, en, zh in REGISTER_COLUMNS]
+    return [words.text(msgid) for _key, msgid in REGISTER_COLUMNS]
 
 
 def rows(
@@ -48,26 +47,21 @@ def rows(
             "lots": c.lots,
             "quantity": c.quantity,
             "severity": c.severity or "",
-            "responsibility": _label(words, c.responsibility, RESPONSIBILITY, ZH_RESPONSIBILITY),
+            "responsibility": words.code("responsibility", c.responsibility),
             "units": ", ".join(c.units or []),
-            "cause": _label(
-                words,
-                cause.data.get("category") if cause else None,
-                st.CAUSE_CATEGORIES,
-                ZH_CODES["category"],
-            ),
-            "status": _label(words, c.status, _STATUS_EN, ZH_STATUS),
+            "cause": words.code("category", cause.data.get("category") if cause else None),
+            "status": words.code("status", c.status, _STATUS_EN),
             "ca_days": ca_days,
             "ca_on_time": None if ca_days is None else ca_days <= CA_DAYS,
             "pa_days": pa_days,
             "pa_on_time": None if pa_days is None else pa_days <= PA_DAYS,
             "sent": _local(c.sent_at, tz),
-            "closure": _label(words, c.closure, st.CLOSURE, ZH_CODES["closure"]),
+            "closure": words.code("closure", c.closure, st.CLOSURE),
             "closed": _local(c.closed_at, tz),
             "rework": c.rework_count,
             "evidence": "; ".join(f.name or f.file_id for f in files.get(c.id, [])),
         }
-        out.append([values[key] for key, _en, _zh in REGISTER_COLUMNS])
+        out.append([values[key] for key, _msgid in REGISTER_COLUMNS])
     return out
 
 
@@ -95,18 +89,6 @@ def _working_day_seconds(calendar: WorkingCalendar) -> float:
 
 def _local(value: datetime | None, tz: tzinfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value else None
-
-
-def _pick(words: Words, en: str, zh: str) -> str:
-    if words.bilingual:
-        return f"{en} / {zh}"
-    return zh if words.language == "zh-CN" else en
-
-
-def _label(words: Words, value: str | None, en: dict[str, str], zh: dict[str, str]) -> str:
-    if not value:
-        return ""
-    return _pick(words, en.get(value, value), zh.get(value, value))
 
 
 def is_open(case: Case) -> bool:

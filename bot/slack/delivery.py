@@ -1,4 +1,9 @@
-"""Turn an outbox row into Slack calls: render at delivery time, then send."""
+"""Turn an outbox row into Slack calls: render at delivery time, then send.
+
+Rendering at delivery (not when the row is queued in the step's transaction) is also what
+gives each message its language: what goes into a shared channel (cards, thread posts,
+alerts, the digest, files shared in a thread) is in the `LANGUAGE` setting; a direct
+message is in its recipient's own Slack language (`Directory.locale`)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from blocks import card as card_blocks
 from blocks import posts
+from bot.i18n import use_locale
 from bot.models import Case, Outbox
 from bot.slack.directory import Directory
 from bot.slack.documents import Documents
@@ -43,7 +49,12 @@ class Delivery:
     def deliver(self, row: Outbox) -> dict[str, Any]:
         """Deliver one row; returns what to store as its result. `row.result` holds what
         earlier attempts achieved, so a retry does not repeat a part that succeeded."""
-        return self.kinds[row.kind](row, dict(row.result or {}))
+        with use_locale(self.directory.settings.language):
+            return self.kinds[row.kind](row, dict(row.result or {}))
+
+    def personal(self, user_id: str) -> Any:
+        """`with delivery.personal(uid):` renders a DM in that person's language."""
+        return use_locale(self.directory.locale(user_id))
 
     # -- helpers ---------------------------------------------------------------------
     def _case(self, row: Outbox) -> Case:
@@ -94,7 +105,8 @@ class Delivery:
 
     def confirm_reporter(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
         case = self._case(row)
-        msg = posts.reporter_confirmation(self._vm(case), self._permalink(case))
+        with self.personal(row.payload["user"]):
+            msg = posts.reporter_confirmation(self._vm(case), self._permalink(case))
         resp = self.gateway.call("chat.postMessage", channel=row.payload["user"], **msg)
         return {"ts": resp.get("ts")}
 
@@ -102,7 +114,6 @@ class Delivery:
         """One DM per person behind the targets; people already messaged are skipped on
         a retry (the sender saves progress after each one)."""
         case = self._case(row)
-        vm = self._vm(case)
         link = self._permalink(case)
         users: set[str] = set()
         for target in row.payload.get("to", []):
@@ -111,7 +122,8 @@ class Delivery:
         for uid in sorted(users):
             if uid in sent:
                 continue
-            msg = self.render_dm(row, vm, link)
+            with self.personal(uid):  # the view's words (status, next step) too
+                msg = self.render_dm(row, self._vm(case), link)
             self.gateway.call("chat.postMessage", channel=uid, **msg)
             sent.append(uid)
             row.result = {"sent": sent}

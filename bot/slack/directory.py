@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from slack_sdk.errors import SlackApiError
 
@@ -14,7 +16,12 @@ from bot.slack.gateway import Gateway
 from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
-NAME_TTL = 86400.0
+# a person's name and Slack language are looked up again after an hour (one users.info
+# call per active person per hour, Tier 4): a changed language shows within the hour
+NAME_TTL = 3600.0
+# how long a request waits for users.info before it answers in LANGUAGE instead: the
+# ack must reach Slack within 3 s; only someone not seen yet can make a request wait
+LOCALE_WAIT = 0.8
 
 
 class Directory:
@@ -31,6 +38,8 @@ class Directory:
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
         self._people: dict[str, tuple[float, tuple[str, str | None]]] = {}
+        self._lookups: dict[str, Future[tuple[str, str | None]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     def group_members(self, group_id: str) -> frozenset[str]:
         hit = self._fresh(group_id)
@@ -70,6 +79,36 @@ class Directory:
         """The language of this person's own surfaces (modals, ephemeral replies, DMs,
         Home): their Slack locale when it is one of ours, else the `LANGUAGE` setting."""
         return normalise(self._person(user_id)[1]) or self.settings.language
+
+    def request_locale(self, user_id: str | None, wait: float = LOCALE_WAIT) -> str:
+        """The person's language for a request being acknowledged: from the cache (a stale
+        entry is answered at once and refreshed in the background), or for someone not
+        seen yet a `users.info` call waited on for at most `wait` seconds. A slower Slack
+        answers in `LANGUAGE` this once; the call goes on and fills the cache."""
+        if not user_id:
+            return self.settings.language
+        with self._lock:
+            hit = self._people.get(user_id)
+            fresh = hit is not None and time.monotonic() - hit[0] < NAME_TTL
+            future = None if fresh else self._lookups.get(user_id)
+            if not fresh and future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(2, thread_name_prefix="locale")
+                future = self._pool.submit(self._person, user_id)
+                self._lookups[user_id] = future
+                future.add_done_callback(lambda _f: self._forget(user_id))
+        if hit is not None:  # known: answer now; a stale answer is refreshed behind it
+            return normalise(hit[1][1]) or self.settings.language
+        assert future is not None
+        try:
+            return normalise(future.result(timeout=wait)[1]) or self.settings.language
+        except FutureTimeout:
+            log.info("users.info for %s is slow: answering in %s", user_id, self.settings.language)
+            return self.settings.language
+
+    def _forget(self, user_id: str) -> None:
+        with self._lock:
+            self._lookups.pop(user_id, None)
 
     def _person(self, user_id: str) -> tuple[str, str | None]:
         """(name, Slack locale) from one `users.info` call with `include_locale`, cached

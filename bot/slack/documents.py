@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from blocks.text import escape
+from bot.i18n import _
 from bot.models import Outbox
 from bot.records.make import File, Maker
 from bot.workflow.records import RegisterQuery
@@ -50,14 +51,17 @@ class Documents:
             made = [self.maker.report(case.id)] if what == "report" else self.maker.archive(case.id)
             kept = [self._keep(case.id, row, f) for f in made]
         if what == "report":
-            comment = (
-                f"Improvement report *{escape(case.ref)}*, version {escape(row.payload['version'])}"
-                " as approved — the PDF to send to the customer."
+            comment = _(
+                "Improvement report *{ref}*, version {version} as approved — the PDF to "
+                "send to the customer.",
+                ref=escape(case.ref),
+                version=escape(row.payload["version"]),
             )
         else:
-            comment = (
-                f"*{escape(case.ref)}* is closed. Archived under records control: the final "
-                "report, the whole record (timeline) as PDF, and as JSON."
+            comment = _(
+                "*{ref}* is closed. Archived under records control: the final report, the "
+                "whole record (timeline) as PDF, and as JSON.",
+                ref=escape(case.ref),
             )
         ids = self._send(row, done, kept, case.channel_id, case.card_ts, comment)
         for (doc_id, _f), fid in zip(kept, ids, strict=False):
@@ -72,14 +76,16 @@ class Documents:
         if p.get("what") == "report":
             case = self.desk.get_case(int(p["case_id"]), full=False)
             files = [self.maker.report(case.id)]
-            comment = f"The latest improvement report of *{escape(case.ref)}*."
+            with self.delivery.personal(p["user"]):
+                comment = _("The latest improvement report of *{ref}*.", ref=escape(case.ref))
         else:
             query = RegisterQuery.from_payload(p)
             files = self.maker.register(query)
-            comment = (
-                f"The complaint register, {escape(query.describe())}: XLSX, and CSV "
-                "(UTF-8) if you prefer."
-            )
+            with self.delivery.personal(p["user"]):
+                comment = _(
+                    "The complaint register, {what}: XLSX, and CSV (UTF-8) if you prefer.",
+                    what=escape(query.describe()),
+                )
         channel = self.gateway.call("conversations.open", users=p["user"])["channel"]["id"]
         ids = self._send(row, done, [(None, f) for f in files], channel, None, comment)
         return {"completed": True, "files": ids}

@@ -2,7 +2,8 @@
 
 Registered into `Delivery.kinds` by `install`, so the sender delivers them like any other
 row: in lane order, paced per channel, retried on 429/5xx. Rendering happens here, at
-delivery time, from the case as it is then.
+delivery time, from the case as it is then: channel posts in `LANGUAGE` (set around every
+delivery by `Delivery.deliver`), DMs in each recipient's own language.
 """
 
 from __future__ import annotations
@@ -68,10 +69,12 @@ class ReminderDelivery:
             users |= self.delivery.directory.role_members(target)
         link = self._permalink(case) if users else None
         sent = list(done.get("sent", []))
-        msg = rb.nudge_dm(vm, row.payload, link, self.delivery.desk.now())
+        now = self.delivery.desk.now()
         for uid in sorted(users):
             if uid in sent:
                 continue
+            with self.delivery.personal(uid):  # each owner reads it in their own language
+                msg = rb.nudge_dm(case_view(case, now), row.payload, link, now)
             self.delivery.gateway.call("chat.postMessage", channel=uid, **msg)
             sent.append(uid)
             row.result = {"sent": sent}

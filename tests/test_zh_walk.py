@@ -1,0 +1,374 @@
+"""The desk in 中文 (issue 11, languages): LANGUAGE=zh-CN, people whose Slack language is
+zh-CN, Chinese user data everywhere, a full walk from `/complaint new` to 结案 through
+signed HTTP against the fake Slack. And a mixed team: each person reads their own
+surfaces in their own language while the channel follows LANGUAGE.
+
+What a surface shows is read the way Slack shows it: every plain_text/mrkdwn text of its
+blocks, titles, buttons, options, confirm dialogs and the notification text; never ids,
+values or URLs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from blocks.text import (
+    BUTTON_TEXT,
+    HEADER_TEXT,
+    MESSAGE_BLOCKS,
+    MODAL_TITLE,
+    OPTION_TEXT,
+    SECTION_TEXT,
+    VIEW_BLOCKS,
+)
+from bot.app import build
+from bot.sandbox.fakeslack import FakeSlack
+from tests.conftest import (
+    COMPLAINTS,
+    DEV,
+    MANAGEMENT,
+    MGR,
+    MGR2,
+    MKT,
+    PROD,
+    TQ,
+    TQ2,
+    Clock,
+    Running,
+    make_settings,
+    serve,
+)
+from tests.procedure import case_now, take, walk_to_approval
+from tests.test_intake import open_form
+
+UNITS = "生产部=U0PROD1;研发部=U0DEV1;采购部=;仓库="
+PEOPLE = (MKT, TQ, TQ2, MGR, MGR2, PROD, DEV)
+INTAKE = {
+    "customer": "苏州精密电子有限公司",
+    "contact": "李伟，021-5555-0101",
+    "product": "控制板 PCB-7731 C版",
+    "lots": "L0211、L0212",
+    "quantity": "1,200",
+    "via": "email",
+    "description": "来料检验发现 U3 第4-5脚连锡。",
+    "deadline": None,
+    "urgent": [],
+    "notes": "客户要求三天内回复",
+}
+CA = {
+    "category": "machine",
+    "why": "连锡\n钢网磨损\n没有钢网寿命管理",
+    "disposition": "sort",
+    "actions": "更换钢网；全检 L0211-L0212",
+    "owner": PROD,
+    "planned": "2026-03-20",
+}
+PA = {
+    "m_machine": "钢网寿命计数，满两万次强制停机",
+    "m_method": "控制计划增加 U3 区域锡膏检测",
+    "documents": ["control_plan", "work_instruction"],
+}
+# a run of three or more English words: an untranslated sentence. User data here is
+# Chinese; refs (CC-2026-0001), lots (L0211), ids, commands in `code` and emoji names are
+# not words of a sentence and are taken out first.
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’]+(?:[ ,/]+[A-Za-z][A-Za-z'’]+){2,}")
+NOT_WORDS = re.compile(r"`[^`]*`|<[^>]*>|:[a-z0-9_+-]+:|https?://\S+")
+
+
+def _texts(node: Any) -> Iterator[str]:
+    """The text a person sees in a block tree (or a view, or a message)."""
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            yield node["text"]
+        for key, value in node.items():
+            if key in ("action_id", "block_id", "value", "url", "private_metadata", "ts"):
+                continue
+            yield from _texts(value)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _texts(v)
+
+
+def shown(body: str) -> str:
+    """What an acknowledgement shows: its text, or its blocks' texts."""
+    try:
+        msg = json.loads(body)
+    except ValueError:
+        return body
+    return "\n".join([str(msg.get("text") or ""), *_texts(msg.get("blocks") or [])])
+
+
+def english(text: str) -> list[str]:
+    return ENGLISH_RUN.findall(NOT_WORDS.sub(" ", text))
+
+
+def limits(surface: dict[str, Any], *, view: bool) -> list[str]:
+    """Block Kit's limits, as Slack enforces them."""
+    bad = []
+    blocks = surface.get("blocks") or []
+    if len(blocks) > (VIEW_BLOCKS if view else MESSAGE_BLOCKS):
+        bad.append(f"{len(blocks)} blocks")
+    if view and len((surface.get("title") or {}).get("text", "")) > MODAL_TITLE:
+        bad.append(f"title {surface['title']['text']!r}")
+    for key in ("submit", "close"):
+        if view and len((surface.get(key) or {}).get("text", "")) > BUTTON_TEXT:
+            bad.append(f"{key} {surface[key]['text']!r}")
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            text = (node.get("text") or {}) if isinstance(node.get("text"), dict) else {}
+            if kind == "button" and len(text.get("text", "")) > BUTTON_TEXT:
+                bad.append(f"button {text['text']!r}")
+            if kind == "header" and len(text.get("text", "")) > HEADER_TEXT:
+                bad.append(f"header {text['text']!r}")
+            if kind == "section" and len(text.get("text", "")) > SECTION_TEXT:
+                bad.append("section over 3000")
+            for opt in node.get("options") or []:
+                if len(opt.get("text", {}).get("text", "")) > OPTION_TEXT:
+                    bad.append(f"option {opt['text']['text']!r}")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(blocks)
+    return bad
+
+
+class Seen:
+    """Every surface the walk produced, by kind, read off the fake Slack's calls."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+
+    def surfaces(self) -> Iterator[tuple[str, dict[str, Any], bool]]:
+        for call in self.fake.calls:
+            a = call.args
+            if call.method in ("views.open", "views.push", "views.update", "views.publish"):
+                yield f"modal ({call.method})", a.get("view") or {}, True
+            elif call.method in ("chat.postMessage", "chat.update"):
+                ch = str(a.get("channel", ""))
+                kind = (
+                    "thread post"
+                    if a.get("thread_ts")
+                    else "card"
+                    if ch == COMPLAINTS
+                    else "alert"
+                    if ch == MANAGEMENT
+                    else "DM"
+                )
+                blocks = a.get("blocks")
+                if isinstance(blocks, str):
+                    blocks = json.loads(blocks)
+                yield kind, {"blocks": blocks or [], "text": a.get("text", "")}, False
+            elif call.method == "chat.postEphemeral":
+                yield "ephemeral", {"blocks": a.get("blocks") or [], "text": a.get("text")}, False
+
+    def english(self, kinds: tuple[str, ...]) -> list[str]:
+        found = []
+        for kind, surface, _view in self.surfaces():
+            if not kind.startswith(kinds):
+                continue
+            texts = list(_texts(surface)) + [str(surface.get("text") or "")]
+            for t in texts:
+                for run in english(t):
+                    found.append(f"{kind}: {run!r} in {t[:120]!r}")
+        return sorted(set(found))
+
+    def over_limits(self) -> list[str]:
+        return [
+            f"{kind}: {problem}"
+            for kind, surface, view in self.surfaces()
+            for problem in limits(surface, view=view)
+        ]
+
+
+@pytest.fixture
+def zh(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
+    """LANGUAGE=zh-CN, Chinese unit names, and everyone's Slack language is zh-CN."""
+    for uid in PEOPLE:
+        slack.set_user(uid, locale="zh-CN")
+    settings = make_settings(database_url, slack.url, LANGUAGE="zh-CN", RESPONSIBLE_UNITS=UNITS)
+    yield from _serve(settings, clock, slack)
+    _english_again(slack)
+
+
+@pytest.fixture
+def mixed(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
+    """LANGUAGE=zh-CN for the channel; Marketing and a manager read Chinese, Technical
+    Quality and the other manager English."""
+    for uid in (MKT, MGR):
+        slack.set_user(uid, locale="zh-CN")
+    for uid in (TQ, MGR2):
+        slack.set_user(uid, locale="en-US")
+    settings = make_settings(database_url, slack.url, LANGUAGE="zh-CN")
+    yield from _serve(settings, clock, slack)
+    _english_again(slack)
+
+
+def _english_again(slack: FakeSlack) -> None:
+    """The fake Slack is shared by the session and keeps its users: the other tests
+    expect people in Slack's default language."""
+    for uid in PEOPLE:
+        slack.set_user(uid, locale="en-US")
+
+
+def _serve(settings: Any, clock: Clock, slack: FakeSlack) -> Iterator[Running]:
+    bot = build(
+        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
+    )
+    bot.start_background()
+    server, url = serve(bot)
+    try:
+        yield Running(bot, url, clock, slack)
+    finally:
+        server.close()
+        bot.stop()
+
+
+def _walk_to_closure(r: Running) -> Any:
+    """From `/complaint new` to 结案 on criterion B, every form filled in Chinese."""
+    view = open_form(r, MKT)
+    reply = r.client.submit(MKT, view, INTAKE)
+    assert reply.status == 200 and not reply.body, reply.body
+    r.settle()
+    case = r.desk.find_case("CC-2026-0001")
+    walk_to_approval(
+        r,
+        case.id,
+        unit="生产部",
+        member=PROD,
+        reason="本公司 SMT 线体问题",
+        containment="冻结 L0211-L0212 全部库存",
+        corrective=CA,
+        preventive=PA,
+    )
+    take(r, MGR, case.id, "approve_report")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
+    take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes", "note": "客户接受"})
+    for n in range(3):
+        lot = {"lot": f"L03{n}", "quantity": "500", "result": "ok", "notes": "无异常"}
+        take(r, TQ, case.id, "record_lot_check", lot)
+    take(r, TQ, case.id, "close_case", {"criterion": "B"})
+    case = case_now(r, case.id)
+    assert case.status == "closed" and case.closure == "B"
+    return case
+
+
+def test_zh_walk_to_closure_keeps_chinese_data_and_block_kit_limits(zh: Running) -> None:
+    """The walk in zh-CN reaches 结案; Chinese user data (customer, product, lots, unit
+    生产部, every text field) is kept and shown on the card and in the exports; dates on
+    the card are Chinese; every surface stays within Block Kit's limits."""
+    r = zh
+    case = _walk_to_closure(r)
+    assert case.customer == INTAKE["customer"] and case.units == ["生产部"]
+    assert case.product == INTAKE["product"] and case.lots == INTAKE["lots"]
+    seen = Seen(r.fake)
+    assert not seen.over_limits(), seen.over_limits()
+
+    card = r.fake.messages[(COMPLAINTS, case.card_ts)]
+    shown = "\n".join(_texts(card.get("blocks", [])))
+    for value in (INTAKE["customer"], INTAKE["product"], INTAKE["lots"], "生产部"):
+        assert value in shown, value
+    # dates on the card read the Chinese way ("3月4日 周三 17:30"), never "Wed 4 Mar"
+    assert re.search(r"\d{1,2}月\d{1,2}日 周[一二三四五六日] \d\d:\d\d", shown), shown
+    assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}\b", shown)
+
+    # /complaint replies in Chinese: help, list, and the register by DM
+    reply = r.client.command(TQ, "help")
+    assert "客户抱怨" in reply.body and not english(reply.body)
+    reply = r.client.command(MGR, "register 2026-03")
+    assert "客诉台账" in reply.body, reply.body
+    r.settle()
+    xlsx, csv_file = r.fake.uploaded("D" + MGR[1:])
+    assert "客诉台账" in xlsx["comment"] or "客诉台账" in str(xlsx.get("title"))
+    ws = load_workbook(io.BytesIO(xlsx["content"])).active
+    head = [c.value for c in ws[1]]
+    row = dict(zip(head, [c.value for c in ws[2]], strict=True))
+    assert head[0] == "编号" and row["客户"] == INTAKE["customer"]
+    assert row["产品"] == INTAKE["product"] and row["责任单位"] == "生产部"
+    assert row["状态"] == "已结案" and row["原因 (人、机、料、法、环)"] == "机"
+    rows = list(csv.reader(io.StringIO(csv_file["content"].decode("utf-8-sig"))))
+    assert rows[1][2] == INTAKE["customer"] and "生产部" in rows[1]
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="needs helper B's Chinese for the card, modal and thread-post strings "
+    "(bot/workflow/steps.py, procedure.py, blocks/card.py, modals.py, posts.py, intake.py); "
+    "remove this marker after B's branch is merged",
+)
+def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
+    """No card, thread post, modal, DM, alert or ephemeral reply of the zh-CN walk shows
+    a run of three English words."""
+    r = zh
+    _walk_to_closure(r)
+    found = Seen(r.fake).english(("card", "thread post", "modal", "DM", "alert", "ephemeral"))
+    assert not found, "\n".join(found[:40])
+
+
+def test_each_person_reads_their_own_language_the_channel_reads_language(
+    mixed: Running,
+) -> None:
+    """LANGUAGE=zh-CN: the card's dates are Chinese whoever acts; `/complaint` replies and
+    direct messages follow each person's Slack language (zh-CN or en)."""
+    r = mixed
+    view = open_form(r, MKT)
+    assert r.client.submit(MKT, view, INTAKE).status == 200
+    r.settle()
+    case = r.desk.find_case("CC-2026-0001")
+    card = "\n".join(_texts(r.fake.messages[(COMPLAINTS, case.card_ts)]["blocks"]))
+    # received Tue 3 Mar 10:00 Shanghai: the card says it in LANGUAGE
+    assert "3月3日 周二 10:00" in card and "Tue 3 Mar" not in card
+
+    zh_help = r.client.command(MKT, "help").body
+    en_help = r.client.command(TQ, "help").body
+    assert "登记新的客户抱怨" in zh_help and not english(zh_help)
+    assert "record a new customer complaint" in en_help and "客户" not in en_help
+
+    # the same case shown to each: dates in the reader's language
+    zh_show = shown(r.client.command(MKT, f"show {case.ref}").body)
+    en_show = shown(r.client.command(TQ, f"show {case.ref}").body)
+    assert "3月3日 周二 10:00" in zh_show and "Tue 3 Mar 10:00" in en_show
+
+    # direct messages: the register's comment in each manager's own language
+    assert "客诉台账" in r.client.command(MGR, "register 2026-03").body
+    assert "complaint register" in r.client.command(MGR2, "register 2026-03").body
+    r.settle()
+    zh_file = r.fake.uploaded("D" + MGR[1:])[0]
+    en_file = r.fake.uploaded("D" + MGR2[1:])[0]
+    assert zh_file["comment"].startswith("客诉台账") and "complaint register" in en_file["comment"]
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="needs helper B's Chinese for the intake modal (blocks/intake.py); remove this "
+    "marker after B's branch is merged",
+)
+def test_the_form_opens_in_the_persons_language(mixed: Running) -> None:
+    zh_view = open_form(r := mixed, MKT)
+    en_view = open_form(r, TQ)
+    zh_text = [t for t in _texts(zh_view) if t.strip()]
+    en_text = [t for t in _texts(en_view) if t.strip()]
+    assert not [run for t in zh_text for run in english(t)], zh_text
+    assert any(english(t) for t in en_text) or "Customer" in en_text, en_text
+    assert not limits(zh_view, view=True) and not limits(en_view, view=True)
+
+
+def test_the_english_detector_sees_sentences_not_refs_or_commands() -> None:
+    assert english("*Next:* Technical Quality decides responsibility") != []
+    assert english("Approve the report?") == ["Approve the report"]
+    clean = "`/complaint show CC-2026-0001` :alarm_clock: <@U0TQ1> <https://x/y|CC-2026-0001>"
+    assert english(clean + " L0211 批号 PDF 和 XLSX") == []
+    assert limits({"title": {"text": "客" * 25}, "blocks": []}, view=True) != []
+    button = {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
+    assert limits({"blocks": [{"type": "actions", "elements": [button]}]}, view=False)

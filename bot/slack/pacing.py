@@ -48,7 +48,8 @@ class ChannelPacer:
     and no promise about how long (docs.slack.dev/apis/web-api/rate-limits). So the
     bucket holds `burst` tokens (SLACK_CHANNEL_BURST) refilled at one per `interval`, and
     adapts when Slack disagrees: a 429 empties it, pauses the channel for Retry-After, and
-    halves the channel's burst for `cooldown` seconds (down to 1: the strict 1/s pace).
+    then paces it strictly (a burst of 1) for `cooldown` seconds. (Halving the burst at
+    each 429 instead cost one 429 per halving against a strict limit: 10, 5, 2, 1.)
 
     A channel's posts go one at a time, and the refill only counts from the answer to the
     one before: Slack counts a message when it arrives, somewhere between the send and
@@ -64,7 +65,7 @@ class ChannelPacer:
         self._tokens: dict[str, float] = {}
         self._stamp: dict[str, float] = {}  # when the channel's tokens were last counted
         self._paused: dict[str, float] = {}
-        self._halved: dict[str, tuple[int, float]] = {}  # channel -> (burst, until)
+        self._strict: dict[str, float] = {}  # channel -> until when it has no burst
         self._busy: set[str] = set()
         self._waiting: dict[str, list[tuple[int, int]]] = {}
         self._seq = itertools.count()
@@ -72,13 +73,13 @@ class ChannelPacer:
 
     # -- the bucket (called with the condition held) -------------------------------------
     def _capacity(self, channel: str, now: float) -> int:
-        halved = self._halved.get(channel)
-        if halved is None:
+        until = self._strict.get(channel)
+        if until is None:
             return self.burst
-        if now >= halved[1]:
-            del self._halved[channel]
+        if now >= until:
+            del self._strict[channel]
             return self.burst
-        return min(self.burst, halved[0])
+        return 1
 
     def _level(self, channel: str, now: float) -> float:
         cap = self._capacity(channel, now)
@@ -149,7 +150,7 @@ class ChannelPacer:
 
     def pause(self, channel: str, seconds: float) -> None:
         """Slack answered 429 with Retry-After `seconds`: hold the channel that long, then
-        go on at one post per interval, with half the burst for a while."""
+        go on at one post per interval, without a burst for a while."""
         with self._cond:
             now = time.monotonic()
             until = now + max(0.0, seconds)
@@ -158,8 +159,7 @@ class ChannelPacer:
                 # one token when the pause ends, not a whole burst
                 self._tokens[channel] = 0.0
                 self._stamp[channel] = self._paused[channel] - self.interval
-                cap = self._capacity(channel, now)
-                self._halved[channel] = (max(1, cap // 2), until + self.cooldown)
+                self._strict[channel] = until + self.cooldown
             self._cond.notify_all()
 
     def ready_in(self, channel: str) -> float:
@@ -168,7 +168,7 @@ class ChannelPacer:
             return self._wait_for(channel, time.monotonic())
 
     def burst_of(self, channel: str) -> int:
-        """The burst the channel is allowed now (halved for a while after a 429)."""
+        """The burst the channel is allowed now (1 for a while after a 429)."""
         with self._cond:
             return self._capacity(channel, time.monotonic())
 

@@ -280,8 +280,10 @@ class E2E:
         t0 = posted[0][0]
         out = []
         for idx, (at, key) in enumerate(posted):
-            slot = t0 + max(0, idx - burst + 1) * interval
-            out.append(max(0.0, (at - max(self.submitted[key], slot)) * 1000))
+            earliest = self.submitted[key]
+            if idx >= burst:  # the burst is spent: one card per interval after the first
+                earliest = max(earliest, t0 + (idx - burst + 1) * interval)
+            out.append(max(0.0, (at - earliest) * 1000))
         return out
 
 

@@ -37,6 +37,8 @@ FIRST, THEN = 0, 1
 
 
 def priority_of(kind: str | None) -> int:
+    """A row's place among the posts waiting for its channel: cards first, so that after a
+    crash or a burst every case is in the channel before the history of any."""
     return FIRST if kind in CARD_KINDS else THEN
 
 

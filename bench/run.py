@@ -262,11 +262,50 @@ class E2E:
                 out.append(max(0.0, (at - acked) * 1000))
         return out, missing
 
+    def beyond_pacing(
+        self, stats: dict[str, Any], keys: Any, burst: int, interval: float = 1.0
+    ) -> list[float]:
+        """ms from the moment each card could have been posted at the earliest, given its
+        ack and Slack's per-channel limit as the bot keeps it (a burst of `burst` cards,
+        then one per `interval`, counted from the first card of the batch), to when it was:
+        the bot's own share of ack -> card posted, with the channel's pacing minimum taken
+        out, as bench.due500 reads its run against the pacing minimum."""
+        posted = sorted(
+            (stats["cards_posted"][k], k)
+            for k in keys
+            if k in stats["cards_posted"] and k in self.submitted
+        )
+        if not posted:
+            return []
+        t0 = posted[0][0]
+        out = []
+        for idx, (at, key) in enumerate(posted):
+            earliest = self.submitted[key]
+            if idx >= burst:  # the burst is spent: one card per interval after the first
+                earliest = max(earliest, t0 + (idx - burst + 1) * interval)
+            out.append(max(0.0, (at - earliest) * 1000))
+        return out
+
+
+def channel_burst() -> int:
+    """The bot's SLACK_CHANNEL_BURST as the bench runs it (from the environment the bench
+    passes on to the bot, else the bot's default)."""
+    from bot.config import Settings
+
+    raw = os.environ.get("SLACK_CHANNEL_BURST", "")
+    return int(raw) if raw.isdigit() else int(Settings.slack_channel_burst)
+
 
 def e2e_summary(e2e: E2E, server: Server, which: str, keys: list[str]) -> dict[str, Any]:
-    lat, missing = e2e.latencies(server.stats(), which, keys)
+    stats = server.stats()
+    lat, missing = e2e.latencies(stats, which, keys)
     out = summarize(lat, missing)
     out["missing"] = missing
+    if which == "posted":
+        beyond = e2e.beyond_pacing(stats, keys, channel_burst())
+        out["beyond_pacing"] = summarize(beyond, 0)
+        # the pacing minimum of the last card: what Slack's limit alone makes it wait
+        out["pacing_minimum_s"] = max(0, len(keys) - channel_burst())
     return out
 
 
@@ -373,6 +412,13 @@ def load_phases(
             out["e2e"]["sustained_posted"] = e2e_summary(
                 e2e, bot, "posted", [str(i) for i in measured]
             )
+            # the pacing schedule restarts with each bot phase (the channel is quiet after
+            # its drain): the bot's own share per phase, merged
+            stats, per_phase = bot.stats(), []
+            for p in range(args.pairs):
+                keys = [str(i) for i in range(warm + p * size, warm + (p + 1) * size)]
+                per_phase += e2e.beyond_pacing(stats, keys, channel_burst())
+            out["e2e"]["sustained_posted"]["beyond_pacing"] = summarize(per_phase, 0)
         if kind == "click":
             out["e2e"]["sustained_updated"] = e2e_summary(
                 e2e, bot, "updated", [cases[i][2] for i in measured if i < len(cases)]
@@ -679,6 +725,17 @@ def targets_for(r: dict[str, Any]) -> list[dict[str, Any]]:
             e["p99_ms"],
             e["p99_ms"] <= TARGET_E2E_BURST_MS and not e["missing"],
         )
+        if "beyond_pacing" in e:
+            # Slack takes about 1 card/s per channel: 50 cards cannot all arrive within 1 s
+            # unless the burst allows them, so the same target read against the pacing
+            # minimum (the bot's own share), as bench.due500 reads its run
+            v = e["beyond_pacing"]["p99_ms"]
+            add(
+                f"{r['burst_size']}-burst ack -> {label} p99 beyond Slack's pacing "
+                f"<= {TARGET_E2E_BURST_MS:.0f} ms",
+                v,
+                v <= TARGET_E2E_BURST_MS and not e["missing"],
+            )
     drains = [d for ds in r["bot_drain_s"].values() for d in ds]
     worst = max((d for d in drains if d is not None), default=None)
     add(
@@ -768,7 +825,14 @@ def print_database(r: dict[str, Any]) -> None:
 
     def e2e(e: dict[str, Any]) -> str:
         late = e["missing"]
-        return f"p50 {e['p50_ms']:.0f} / p99 {e['p99_ms']:.0f} ms (n {e['count']}, late {late})"
+        text = f"p50 {e['p50_ms']:.0f} / p99 {e['p99_ms']:.0f} ms (n {e['count']}, late {late})"
+        if "beyond_pacing" in e:
+            bp = e["beyond_pacing"]
+            text += (
+                f" [beyond Slack's pacing (burst {channel_burst()}, then 1/s): "
+                f"p50 {bp['p50_ms']:.0f} / p99 {bp['p99_ms']:.0f} ms]"
+            )
+        return text
 
     for label, b in (("burst", r["burst"]), ("burst after the reads", r["burst_after_reads"])):
         print(
@@ -842,6 +906,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=5, help="alternating bot/floor phases per kind")
     p.add_argument("--burst", type=int, default=50, help="requests in the end-to-end burst")
     p.add_argument(
+        "--channel-burst",
+        type=int,
+        default=None,
+        help="the bot's SLACK_CHANNEL_BURST (default: the bot's own, 10); a number above "
+        "the posts of a run (e.g. 100000) lifts Slack's pacing, to time the bot's own work",
+    )
+    p.add_argument(
         "--serial", type=int, default=50, help="then this many from one client per kind (0: none)"
     )
     p.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG_URL))
@@ -857,6 +928,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--no-lifecycle", action="store_true", help="skip the calls-per-complaint walk")
     args = p.parse_args(argv)
+    if args.channel_burst is not None:  # passed on to the bot's processes (bench/server.py)
+        os.environ["SLACK_CHANNEL_BURST"] = str(args.channel_burst)
     if not 0 < args.open <= args.cases:
         p.error("--open must be between 1 and --cases")
     if args.db != "sqlite":
@@ -875,7 +948,11 @@ def main(argv: list[str] | None = None) -> int:
         f"psycopg {info['psycopg']}, SQLite {info['sqlite']}\n"
         f"code: bot/ + blocks/ sha256 {info['code_sha256']}\n"
         f"load: {args.requests} requests per kind after {args.warmup} warm-up, "
-        f"{args.concurrency} concurrent clients; {args.cases:,} cases, {args.open:,} open"
+        f"{args.concurrency} concurrent clients; {args.cases:,} cases, {args.open:,} open\n"
+        f"Slack pacing as the bot keeps it: 1 post/s per channel after a burst of "
+        f"{channel_burst()} (SLACK_CHANNEL_BURST)\n"
+        f"machine load average (1/5/15 min) at the start: "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     if load_run_tick() is None:
         print("tick: not available (bot.workflow.reminders.run_tick cannot be imported)")
@@ -917,6 +994,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{life['calls_per_transition']} (target <= {TARGET_CALLS_PER_TRANSITION:.0f}: "
             f"{verdict(life['calls_per_transition'] <= TARGET_CALLS_PER_TRANSITION)})"
         )
+        print("  by method, per transition (calls / transitions):")
+        for method, n in life["caused_by_method"].items():
+            print(f"    {method:32s} {n:3d}  {n / life['transitions']:.2f}")
+        for group, n in life["caused_by_group"].items():
+            print(f"  {group:34s} {n:3d}  {n / life['transitions']:.2f}")
+        print(
+            "  not counted: "
+            + ", ".join(f"{m} {n}" for m, n in life["not_counted_by_method"].items())
+        )
+        print("  per transition:")
+        for name, calls in life["per_transition"]:
+            print(f"    {name:28s} {sum(calls.values())}  {dict(sorted(calls.items()))}")
 
     report["wall_s"] = round(time.perf_counter() - t_start, 1)
     out = RESULTS / f"{stamp}.json"

@@ -71,6 +71,19 @@ class LeanFakeSlack(FakeSlack):
         super().start()
         return self
 
+    def _use_trigger(self, args: dict[str, Any], kind: str) -> dict[str, Any]:
+        """The bench's clients run in another process and cannot ask this fake for trigger
+        ids (the tests pass `issue_trigger`): an id it has not seen counts as issued now,
+        so `/complaint new` opens its form as in Slack instead of failing with
+        invalid_trigger_id and falling back to an ephemeral message."""
+        trigger = str(args.get("trigger_id") or "")
+        if trigger and trigger not in self._triggers:
+            self._triggers[trigger] = self.clock()
+        try:
+            return super()._use_trigger(args, kind)
+        finally:
+            self._triggers.pop(trigger, None)
+
     def _dispatch(self, path: str, raw: dict[str, Any], auth: str, bad_body: bool) -> Any:
         status, payload, headers = super()._dispatch(path, raw, auth, bad_body)
         now = time.time()

@@ -194,6 +194,7 @@ def build(
     outbox_base_delay: float = 1.0,
     outbox_max_delay: float = 300.0,
     channel_interval: float = 1.0,
+    channel_burst: int | None = None,
     token_verification: bool = True,
     with_scheduler: bool | None = None,
     role: str = "all",
@@ -229,6 +230,7 @@ def build(
         base_delay=outbox_base_delay,
         max_delay=outbox_max_delay,
         channel_interval=channel_interval,
+        channel_burst=settings.slack_channel_burst if channel_burst is None else channel_burst,
         on_failure=on_failure,
     )
     wakeup = Wakeup()

@@ -170,6 +170,8 @@ class Settings:
     report_bilingual: bool = False
     report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
     case_visibility: str = "roles"
+    # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
+    slack_channel_burst: int = 10
 
     @property
     def socket_mode(self) -> bool:
@@ -494,6 +496,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
         report_font=report_font,
         case_visibility=visibility,
+        slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

@@ -54,7 +54,10 @@ def test_a_worker_killed_in_a_burst_of_20_acked_forms_loses_and_doubles_nothing(
     posts it has not answered yet (the fake holds each answer 1 s). After the restart
     every card arrives once, and no thread post is made twice: the rows the dead worker
     held are freed by the supervisor, and their posts are looked up by the outbox id in
-    the message metadata before being made again."""
+    the message metadata before being made again. After the restart the waiting cards go
+    before the thread posts (issue 9 asks for all 20 cards within 15 s of the restart: the
+    time is printed, and bench/README.md records it; the test checks the order that makes
+    it so, a channel's burst and then cards first)."""
     proc, port, log_path = _start_run(tmp_path, slack, DATABASE_URL=database_url)
     client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
     view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
@@ -85,6 +88,16 @@ def test_a_worker_killed_in_a_burst_of_20_acked_forms_loses_and_doubles_nothing(
         out = _stop(proc, log_path)
     assert "freed" in out and "worker process" in out, out
     print(f"posts found in Slack and not made again: {out.count('not posted again')}")
+    after = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.at > killed and c.args.get("channel") == COMPLAINTS
+    ]
+    kinds = ["thread" if c.args.get("thread_ts") else "card" for c in after]
+    # cards first; a worker that finds no unclaimed card left may post a thread while the
+    # last cards are still on their way to the channel: at most one per other worker (3)
+    last_card = max(i for i, k in enumerate(kinds) if k == "card")
+    assert kinds[:last_card].count("thread") <= 3, kinds
     names = sorted(re.search(r"Burst \d\d", str(m)).group(0) for m in cards())
     assert names == [f"Burst {i:02d}" for i in range(20)], names  # each card once
     for card in cards():

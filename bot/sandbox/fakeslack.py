@@ -524,7 +524,7 @@ class FakeSlack:
         self._rng = random.Random(self.seed)
         self._fail_queue: list[list[Any]] = []  # [remaining, status, method | None]
         self._error_queue: list[list[Any]] = []  # [remaining, error, method]
-        self._limits: dict[str | None, tuple[float, int]] = {}
+        self._limits: dict[str | None, tuple[float, int, float]] = {}
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._views: dict[str, dict] = {}
         self._external_ids: dict[str, str] = {}
@@ -612,13 +612,20 @@ class FakeSlack:
                 self.response_delays.pop(method, None)
 
     def rate_limit(
-        self, *, per_second: float, retry_after: int = 1, method: str | None = None
+        self,
+        *,
+        per_second: float,
+        retry_after: int = 1,
+        method: str | None = None,
+        burst: float | None = None,
     ) -> None:
-        """Token bucket per (method, channel), burst ``max(1, per_second)``; excess gets 429."""
+        """Token bucket per (method, channel), burst ``max(1, per_second)`` unless given
+        (Slack's "short bursts" for posts); excess gets 429."""
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         with self._lock:
-            self._limits[method] = (per_second, retry_after)
+            cap = max(1.0, per_second if burst is None else burst)
+            self._limits[method] = (per_second, retry_after, cap)
             self._buckets.clear()
 
     def set_usergroup(self, group_id: str, users: list[str]) -> None:
@@ -730,8 +737,8 @@ class FakeSlack:
         cfg = self._limits.get(method) or self._limits.get(None)
         if cfg is None:
             return None
-        rate, retry_after = cfg
-        cap, now, key = max(1.0, rate), time.monotonic(), (method, channel)
+        rate, retry_after, cap = cfg
+        now, key = time.monotonic(), (method, channel)
         tokens, last = self._buckets.get(key, (cap, now))
         tokens = min(cap, tokens + (now - last) * rate)
         if tokens < 1:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.models import Outbox, OutboxStatus
@@ -23,7 +23,7 @@ from bot.models.base import read_sessions
 from bot.models.leases import lease_until, owner_id
 from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import backoff, classify
-from bot.slack.pacing import ChannelPacer, PacedGateway
+from bot.slack.pacing import CARD_KINDS, ChannelPacer, PacedGateway
 from bot.wakeup import PollingLoop
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack
 def _heads_query() -> Select[tuple[Outbox]]:
     """Built once: the sender runs it after every lane it finishes, and building and
     compiling it afresh each time (a new alias, a new cache key) was 29 % of the worker's
-    CPU under a burst."""
+    CPU under a burst. New case cards come first, then the rest in the order queued: with
+    the channel paced, a backlog shows every case before the thread posts that follow."""
     now = bindparam("now")
     earlier = aliased(Outbox)
     return (
@@ -53,7 +54,7 @@ def _heads_query() -> Select[tuple[Outbox]]:
                 )
             ),
         )
-        .order_by(Outbox.id)
+        .order_by(case((Outbox.kind.in_(CARD_KINDS), 0), else_=1), Outbox.id)
         .limit(HEADS_LIMIT)
     )
 
@@ -70,6 +71,19 @@ _CLAIM = (
         or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < bindparam("now")),
     )
     .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"))
+)
+# a new case's card waiting in another lane (due, unclaimed): a lane run that has just
+# posted its own card then goes back to the pool rather than post its thread first
+_CARD_WAITING = (
+    select(_T.c.id)
+    .where(
+        _T.c.kind.in_(CARD_KINDS),
+        _T.c.status == OutboxStatus.PENDING,
+        _T.c.lane != bindparam("lane"),
+        _T.c.next_attempt_at <= bindparam("now"),
+        or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < bindparam("now")),
+    )
+    .limit(1)
 )
 _NEXT_IN_LANE = (
     select(Outbox)
@@ -93,6 +107,7 @@ class OutboxSender(PollingLoop):
         max_delay: float = 300.0,
         max_attempts: int = MAX_ATTEMPTS,
         channel_interval: float = 1.0,
+        channel_burst: int = 1,
         on_failure: Callable[[Outbox, str], None] | None = None,
     ) -> None:
         super().__init__()
@@ -104,7 +119,7 @@ class OutboxSender(PollingLoop):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
-        self.pacer = ChannelPacer(channel_interval)
+        self.pacer = ChannelPacer(channel_interval, channel_burst)
         if not isinstance(delivery.gateway, PacedGateway):
             # every post this sender makes, whatever its kind, waits for its channel's turn
             delivery.gateway = PacedGateway(delivery.gateway, self.pacer)  # type: ignore[assignment]
@@ -190,8 +205,11 @@ class OutboxSender(PollingLoop):
                 if current is None:
                     break
                 # the next row is claimed only when this run will deliver it: a row
-                # claimed and then left would wait out its whole lease
-                more = n < LANE_RUN
+                # claimed and then left would wait out its whole lease; after a card,
+                # other cases' cards waiting go before this case's thread posts
+                more = n < LANE_RUN and not (
+                    current.kind in CARD_KINDS and self._card_waiting(lane)
+                )
                 done, following = self._deliver(current, claim_next=more)
                 if not done or not more:
                     break
@@ -202,6 +220,10 @@ class OutboxSender(PollingLoop):
             with self._busy_lock:
                 self._busy.discard(lane)
             self._wake.set()
+
+    def _card_waiting(self, lane: str) -> bool:
+        with self.readers() as s:
+            return s.execute(_CARD_WAITING, {"lane": lane, "now": self.clock()}).first() is not None
 
     def _next_in_lane(self, lane: str) -> Outbox | None:
         with self.sessions() as s, s.begin():
@@ -226,7 +248,7 @@ class OutboxSender(PollingLoop):
         unknown = row.claimed_by is not None or bool((row.result or {}).get("unknown"))
         try:
             self.before_each()
-            with self.delivery.gateway.attempt(row.id, unknown):  # type: ignore[attr-defined]
+            with self.delivery.gateway.attempt(row.id, unknown, row.kind):  # type: ignore[attr-defined]
                 result = self.delivery.deliver(row)  # posts wait for their channel
         except NoCard as exc:
             self._finish(row, failed=f"no card to post under ({exc})")

@@ -162,6 +162,7 @@ class Settings:
     send_working_days: int = 1
     customer_followup_working_days: int = 5
     lot_check_working_days: int = 5
+    step_clock_reminders: bool = True  # false: only the two reply deadlines remind
     # --- end of step clocks ---
 
     @property
@@ -443,6 +444,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         report_font=report_font,
         case_visibility=visibility,
         **_clock_settings(number),
+        step_clock_reminders=_bool(
+            "STEP_CLOCK_REMINDERS", get("STEP_CLOCK_REMINDERS", "true"), problems
+        ),
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

@@ -307,5 +307,5 @@ def test_deadlines_on_the_card_and_rework_dates(running) -> None:
     r = running
     case = file_complaint(r)
     msg = r.fake.messages[(COMPLAINTS, case.card_ts)]
-    assert "Corrective:" in json.dumps(msg["blocks"])
+    assert "Corrective-action reply:" in json.dumps(msg["blocks"])
     assert case.ca_due_at - case.received_at < timedelta(days=2)

@@ -275,6 +275,8 @@ def _sync(
     live: set[str] = set()
     new: list[Planned] = []
     for name, due in open_deadlines(case):
+        if name not in clocks.REPLIES and not settings.step_clock_reminders:
+            continue
         prefix = deadline_prefix(case, name, due)
         live.add(prefix)
         if prefix in planned_prefixes:

@@ -1,0 +1,125 @@
+"""Messages of the step clocks and of people's turns (issue 12, points 2 and 3(i)):
+the card's deadlines, a clock's nudge and its passing (thread and DM), "your turn" and
+the outcome at closure. Pure functions, dicts in, Block Kit out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blocks.card import button, mention
+from blocks.home import clock_line
+from blocks.reminders import as_time
+from blocks.text import SECTION_TEXT, cap_blocks, escape, section, truncate, user_text, when
+from bot.i18n import _
+
+
+def card_deadlines(vm: dict[str, Any]) -> str:
+    """The card's "Deadlines" field: every clock still running, what its time means, and
+    "—" only on a closed case (never "done" while someone owes a step)."""
+    clocks = vm.get("clocks") or []
+    if clocks:
+        return "\n".join(clock_line(c) for c in clocks)
+    return "—" if not vm.get("is_open") else _("none running")
+
+
+def _ref(vm: dict[str, Any], link: str | None) -> str:
+    return f"<{link}|{escape(vm['ref'])}>" if link else f"*{escape(vm['ref'])}*"
+
+
+def _with_open(text: str, vm: dict[str, Any], link: str | None) -> dict[str, Any]:
+    first = section(truncate(text, SECTION_TEXT))
+    if link:
+        first["accessory"] = button(_("Open case"), "open_case", str(vm["id"]), url=link)
+    return {"text": truncate(text.split("\n", 1)[0], 3000), "blocks": [first]}
+
+
+def turn_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) -> dict[str, Any]:
+    """To the responsible unit's members (or the reporter asked for information): the case
+    is theirs now, what is due and by when."""
+    lines = [
+        _(
+            ":point_right: Your turn on {ref} ({customer}).",
+            ref=_ref(vm, link),
+            customer=user_text(vm["customer"], 200),
+        ),
+        "*" + escape(_("Next:")) + "* " + escape(_(vm["next_text"])),
+    ]
+    lines += [clock_line(c) for c in vm.get("clocks") or [] if c["name"] != "action"]
+    return _with_open("\n".join(lines), vm, link)
+
+
+def outcome_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) -> dict[str, Any]:
+    """To the reporter at closure: how the case ended."""
+    lines = [
+        _(
+            ":white_check_mark: The complaint you reported, {ref} ({customer}), is closed.",
+            ref=_ref(vm, link),
+            customer=user_text(vm["customer"], 200),
+        ),
+        "*" + escape(_("Outcome:")) + "* " + escape(_(vm.get("closure_label") or "")),
+    ]
+    if vm.get("responsibility") == "customer" and vm.get("responsibility_reason"):
+        lines.append(
+            "*" + escape(_("Reason:")) + "* " + user_text(vm["responsibility_reason"], 500)
+        )
+    if vm.get("closed_at"):
+        lines.append(_("Closed {when}.", when=when(vm["closed_at"])))
+    return _with_open("\n".join(lines), vm, link)
+
+
+def _what(payload: dict[str, Any]) -> str:
+    from bot.workflow.clocks import SPECS
+
+    spec = SPECS.get(str(payload.get("deadline")))
+    return _(spec.label) if spec else _("The step")
+
+
+def _head(vm: dict[str, Any], payload: dict[str, Any], ref: str) -> str:
+    due = when(as_time(payload.get("due_at")))
+    what = escape(_what(payload))
+    if payload.get("moment") == "overdue":
+        name = payload.get("deadline")
+        if name == "lot":
+            return _(":mag: {ref}: the next lot is due to be checked ({when}).", ref=ref, when=due)
+        if name == "answer":
+            return _(
+                ":telephone_receiver: {ref}: no answer from the customer yet — please follow "
+                "up (sent {when}).",
+                ref=ref,
+                when=due,
+            )
+        if name == "action":
+            return _(
+                ":warning: {ref}: the corrective action's planned completion date has passed "
+                "({when}). Technical Quality, please check it was done.",
+                ref=ref,
+                when=due,
+            )
+        return _(
+            ":warning: *Overdue:* {what} for {ref} was due {when}.", what=what, ref=ref, when=due
+        )
+    return _(
+        ":alarm_clock: *Reminder:* {what} for {ref} is due {when}.", what=what, ref=ref, when=due
+    )
+
+
+def clock_thread(
+    vm: dict[str, Any], payload: dict[str, Any], mentions: list[str]
+) -> dict[str, Any]:
+    """In the case thread: the nudge or the passing of a step's clock, and who owns it."""
+    head = _head(vm, payload, f"*{escape(vm['ref'])}*")
+    nxt = "*" + escape(_("Next:")) + "* " + escape(_(vm["next_text"]))
+    if mentions:
+        nxt += " — " + " ".join(mention(m) for m in mentions)
+    return {
+        "text": truncate(head, 3000),
+        "blocks": cap_blocks([section(head), section(nxt)]),
+    }
+
+
+def clock_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) -> dict[str, Any]:
+    """To each owner (and whoever the clock tells): the same, with a button to the case."""
+    head = _head(vm, payload, _ref(vm, link))
+    text = head + "\n*" + escape(_("Next:")) + "* " + escape(_(vm["next_text"]))
+    return _with_open(text, vm, link)

@@ -5,13 +5,23 @@ the outcome at closure. Pure functions, dicts in, Block Kit out.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from blocks.card import button, mention
 from blocks.home import clock_line
-from blocks.reminders import as_time
 from blocks.text import SECTION_TEXT, cap_blocks, escape, section, truncate, user_text, when
 from bot.i18n import _
+
+
+def as_time(value: Any) -> datetime | None:
+    """A datetime from a datetime or an ISO string (outbox payloads are JSON)."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def card_deadlines(vm: dict[str, Any]) -> str:
@@ -123,3 +133,10 @@ def clock_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) -> d
     head = _head(vm, payload, _ref(vm, link))
     text = head + "\n*" + escape(_("Next:")) + "* " + escape(_(vm["next_text"]))
     return _with_open(text, vm, link)
+
+
+def lot_not_counted(reason: str) -> str:
+    """Why a clean lot check did not count towards criterion B (issue 12, 3(a))."""
+    if reason == "complained":
+        return "_" + escape(_("Not counted: this is a lot the customer complained about.")) + "_"
+    return "_" + escape(_("Not counted: this lot was already checked.")) + "_"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.card import SEVERITY_BADGE, button, case_card, mention
+from blocks.clocks import lot_not_counted
 from blocks.modals import confirm_dialog
 from blocks.text import (
     VIEW_BLOCKS,
@@ -100,6 +101,8 @@ def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) 
         )
         if ok:
             lines.append(f"Clean lots: {data.get('clean_lots')}")
+        if data.get("not_counted"):  # issue 12(3a): criterion B counts distinct later lots
+            lines.append(lot_not_counted(data["not_counted"]))
     elif kind == "close_case":
         add("Criterion", labels["closure"].get(data.get("criterion", ""), ""))
         add("Evidence", data.get("evidence"))

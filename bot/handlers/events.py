@@ -72,7 +72,7 @@ def register(app: App, sv: Services) -> None:
             return
         try:
             with use_locale(sv.directory.locale(user_id)):
-                view = intake_modal(channel_id="")
+                view = intake_modal(channel_id=sv.settings.complaints_channel)
             sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)
         except (SlackApiError, OSError) as exc:
             log.error("views.open for the Home's New complaint failed: %s", exc)

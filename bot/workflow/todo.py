@@ -91,6 +91,8 @@ def _item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:
         ]
     else:
         owed = clocks
+    # the earliest; at a tie, the clock of the step the case waits for now
+    owed.sort(key=lambda c: (c.due_at, c.name != case.clock_name))
     return Item(
         case=case,
         clock=owed[0] if owed else None,

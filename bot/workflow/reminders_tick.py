@@ -315,6 +315,8 @@ def _fire_all_locked(
         )
         groups.setdefault(key, []).append((r.id, data))
     for (case_id, kind, family, _point, _days, _due, due_at), members in groups.items():
+        if kind == OVERDUE:  # the card shows the case overdue now, not at its next step
+            effects.card_update(s, cases[case_id], now)
         if kind in DEADLINE_KINDS and family != "reply":
             result.outbox += _clock_effects(desk, s, cases[case_id], kind, members, now)
             continue

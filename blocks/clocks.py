@@ -95,7 +95,7 @@ def _head(vm: dict[str, Any], payload: dict[str, Any], ref: str) -> str:
         if name == "answer":
             return _(
                 ":telephone_receiver: {ref}: no answer from the customer yet — please follow "
-                "up (sent {when}).",
+                "up (due {when}).",
                 ref=ref,
                 when=due,
             )

@@ -215,11 +215,12 @@ def list_reply(kind: str, items: list[dict[str, Any]], **title_args: Any) -> dic
         empty = _("Nothing is waiting for you.") if kind == "waiting" else _("No open cases.")
         return {"text": f"{title}: 0", "blocks": [head, context(escape(empty))]}
     blocks: list[dict[str, Any]] = [head]
-    for item in items:
+    for shown, item in enumerate(items):
         part = item_blocks(item)
         if len(blocks) + len(part) > MESSAGE_BLOCKS - 1:
+            rest = len(items) - shown
             blocks.append(
-                context(_("…and {n} more — the Home tab pages through them all.", n=len(items)))
+                context(_("…and {n} more — the Home tab pages through them all.", n=rest))
             )
             break
         blocks.extend(part)

@@ -234,13 +234,14 @@ def test_closure_criteria(desk: Desk) -> None:
         desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
     with pytest.raises(InvalidInput):
         desk.close_case(case.id, TQ, NOW, {"criterion": "A", "evidence": ""})
-    for lot in ("L1", "L2"):
+    # (the complained lot is L1: lots made after the countermeasure are checked)
+    for lot in ("L21", "L22"):
         case = desk.record_lot_check(
             case.id, TQ, NOW, {"lot": lot, "quantity": "9", "result": "ok"}
         )
     with pytest.raises(InvalidInput):
         desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
-    case = desk.record_lot_check(case.id, TQ, NOW, {"lot": "L3", "quantity": "9", "result": "ok"})
+    case = desk.record_lot_check(case.id, TQ, NOW, {"lot": "L23", "quantity": "9", "result": "ok"})
     case = desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
     assert case.closure == "B" and desk.get_case(case.id).events[-1].data["clean_lots"] == 3
 

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from blocks.intake import intake_modal
 from bot.handlers import Services
-from bot.i18n import use_locale
+from bot.i18n import _, use_locale
 from bot.slack.home import Home
 from bot.workflow import Role
 
@@ -68,7 +68,9 @@ def register(app: App, sv: Services) -> None:
         user_id = body["user"]["id"]
         actor = sv.directory.actor(user_id)
         if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
-            sv.tell(None, user_id, "Only Marketing or Technical Quality can file a complaint.")
+            with use_locale(sv.directory.locale(user_id)):
+                refusal = _("Only Marketing or Technical Quality can file a complaint.")
+            sv.tell(None, user_id, refusal)
             return
         try:
             with use_locale(sv.directory.locale(user_id)):

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bot.sandbox.fakeslack import validate_view
-from tests.conftest import MGR, MKT, OUTSIDER, PROD, TQ, Running
+from tests.conftest import MGR, MKT, OUTSIDER, PROD, TQ, TQ2, Running
 from tests.procedure import case_now, take, walk_to_approval
 from tests.slackclient import TEAM
 from tests.test_intake import file_complaint
@@ -244,3 +244,16 @@ def test_the_reporter_is_told_the_outcome_at_closure(running) -> None:
     told = dms(r, TQ)[before:]
     assert len(told) == 1 and other.ref in told[0] and "is closed" in told[0]
     assert "Not our responsibility" in told[0] and "misuse" in told[0]
+
+
+def test_home_is_in_the_persons_language(running) -> None:
+    r = running
+    r.fake.set_user(TQ, locale="zh-CN")
+    case = file_complaint(r)
+    view = open_home(r, TQ)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "等待你处理" in text and "确认信息完整、充分" in text and "新建客诉" in text
+    assert "Waiting for you" not in text and "Show more" not in text
+    assert case.ref in text and not validate_view(view)
+    # the same case on an English reader's Home
+    assert "Waiting for you" in json.dumps(open_home(r, TQ2))

@@ -262,6 +262,19 @@ def _body(
             _input(
                 "evidence", "Evidence of effect (required for A)", text_input(**long), optional=True
             ),
+            # issue 12(3b): criterion A records that quality was not harmed
+            _input(
+                "no_negative_impact",
+                "For A: no negative effect on quality",
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        option("The actions had no negative effect on quality", "yes"),
+                    ],
+                },
+                optional=True,
+            ),
         ]
     if name == "reopen_case":
         return [_input("reason", "What recurred?", text_input(**long))]

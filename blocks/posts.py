@@ -107,6 +107,8 @@ def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) 
     elif kind == "close_case":
         add("Criterion", labels["closure"].get(data.get("criterion", ""), ""))
         add("Evidence", data.get("evidence"))
+        if data.get("no_negative_impact"):  # issue 12(3b)
+            lines.append("No negative effect on quality :white_check_mark:")
     elif kind == "record_customer_acceptance":
         lines.append(
             "*Customer:* "

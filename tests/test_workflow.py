@@ -154,6 +154,7 @@ def test_every_step_refuses_a_wrong_state(desk: Desk, name: str) -> None:
         "actions": "x",
         "criterion": "A",
         "evidence": "x",
+        "no_negative_impact": ["yes"],
         "lot": "L",
         "quantity": "1",
         "result": "ok",
@@ -265,7 +266,9 @@ def test_customer_rejection_and_reopen(desk: Desk) -> None:
     case = desk.record_customer_acceptance(case.id, MKT, NOW, {"accepted": "no", "note": "no"})
     assert case.status == "corrective" and case.rework_count == 1
     case = walk(desk, new_case(desk), 9)
-    case = desk.close_case(case.id, TQ, NOW, {"criterion": "A", "evidence": "audit"})
+    case = desk.close_case(
+        case.id, TQ, NOW, {"criterion": "A", "evidence": "audit", "no_negative_impact": ["yes"]}
+    )
     case = desk.reopen_case(case.id, TQ, NOW, {"reason": "again"})
     assert case.status == "corrective" and case.is_open and case.rework_count == 1
 

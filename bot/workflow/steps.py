@@ -392,8 +392,17 @@ def check_close(data: dict[str, Any], case: Case) -> dict[str, Any]:
             f"Criterion B needs {CLEAN_LOTS_TO_CLOSE} consecutive clean lots; "
             f"{case.clean_lots} recorded since the last countermeasures."
         )
+    # issue 12(3b): criterion A also records no negative effect on quality (procedure A)
+    no_harm = "yes" in (data.get("no_negative_impact") or [])
+    if criterion == "A" and not no_harm:
+        e["no_negative_impact"] = (
+            "Criterion A needs the actions to have had no negative effect on quality."
+        )
     _raise(e)
-    return {"criterion": criterion, "evidence": evidence}
+    out: dict[str, Any] = {"criterion": criterion, "evidence": evidence}
+    if criterion == "A":
+        out["no_negative_impact"] = True
+    return out
 
 
 def reason_only(data: dict[str, Any], key: str = "reason", required: bool = True) -> str:

@@ -77,23 +77,34 @@ class Home:
             "action_owner": item.action_owner,
         }
 
-    def lists(self, actor: Actor, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    def lists(
+        self, actor: Actor, now: datetime, pages: dict[str, int] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The person's lists; only the lines a page shows are worked out (the working
+        time left takes a walk on the calendar), the others only counted."""
+        pages = pages or {}
         mine = todo.todo_for(actor, self._cases(), now, self.desk.settings.case_visibility)
+
+        def vms(name: str, items: list[todo.Item]) -> list[dict[str, Any]]:
+            shown = max(1, pages.get(name, home_blocks.PAGE))
+            return [self.item_vm(i, now) for i in items[:shown]] + [{}] * (len(items) - shown)
+
         out = {
-            "waiting": [self.item_vm(i, now) for i in mine.waiting],
-            "overdue": [self.item_vm(i, now) for i in mine.overdue],
-            "reported": [self.item_vm(i, now) for i in mine.reported],
+            "waiting": vms("waiting", mine.waiting),
+            "overdue": vms("overdue", mine.overdue),
+            "reported": vms("reported", mine.reported),
         }
         if actor.has(Role.MANAGEMENT):
-            out["approval"] = [self.item_vm(i, now) for i in mine.approval]
+            out["approval"] = vms("approval", mine.approval)
         return out
 
     def view(self, user_id: str, pages: dict[str, int] | None = None) -> dict[str, Any]:
         actor = self.directory.actor(user_id)
         now = self.desk.now()
         can_file = actor.has(Role.MARKETING) or actor.has(Role.QUALITY)
+        lists = self.lists(actor, now, pages)
         with use_locale(self.directory.locale(user_id)):
-            return home_blocks.home_view(self.lists(actor, now), can_file=can_file, pages=pages)
+            return home_blocks.home_view(lists, can_file=can_file, pages=pages)
 
     def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
         self.gateway.call("views.publish", user_id=user_id, view=self.view(user_id, pages))

@@ -48,7 +48,12 @@ def tell_people(s: Session, case: Case, moved: tuple[bool, Status | None], now: 
             effects.enqueue(s, kind="turn_dm", now=now, case=case, to=units, status=status.value)
     if status is S.INFO_REQUESTED and before is not S.INFO_REQUESTED:
         effects.enqueue(
-            s, kind="turn_dm", now=now, case=case, to=[f"user:{case.reporter_id}"], status=status
+            s,
+            kind="turn_dm",
+            now=now,
+            case=case,
+            to=[f"user:{case.reporter_id}"],
+            status=status.value,
         )
     if status is S.CLOSED and before is not S.CLOSED and case.closed_by != case.reporter_id:
         effects.enqueue(s, kind="outcome_dm", now=now, case=case, to=[f"user:{case.reporter_id}"])

@@ -19,6 +19,7 @@ from blocks import home as home_blocks
 from bot.i18n import use_locale
 from bot.models import Case, Outbox, Status
 from bot.slack.delivery import Delivery, NoCard
+from bot.slack.gateway import classify
 from bot.workflow import clocks as wc
 from bot.workflow import steps as st
 from bot.workflow import todo
@@ -157,7 +158,20 @@ class PeopleDelivery:
         return {"sent": sent}
 
     def home_refresh(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
-        return self._each(row, done, self.home.publish)
+        """Republish each concerned person's Home. One person Slack refuses for good (a
+        deactivated account) is skipped, not the whole row; a rate limit or an outage is
+        retried like any delivery."""
+        home = self.home
+
+        def publish(uid: str) -> None:
+            try:
+                home.publish(uid)
+            except Exception as exc:  # noqa: BLE001 - classified: permanent ones are skipped
+                if classify(exc).retry:
+                    raise
+                log.warning("Home of %s not refreshed: %s", uid, classify(exc).error)
+
+        return self._each(row, done, publish)
 
     def _case(self, row: Outbox) -> tuple[Case, dict[str, Any]]:
         assert row.case_id is not None

@@ -116,7 +116,15 @@ def test_first_steps_run_on_the_working_calendar_across_a_weekend_and_a_make_up_
 
     # at the deadline: the thread, the owners by DM, and the management channel
     before_mgmt = len(posts_in(r, MANAGEMENT))
+    published = len(r.fake.calls_to("views.publish"))
     tick(r, sh(9, 28, 17, 30))
+    # the owners' Home tabs are republished with the case overdue
+    homes = [
+        json.dumps(c.args["view"])
+        for c in r.fake.calls_to("views.publish")[published:]
+        if c.args["user_id"] == TQ
+    ]
+    assert homes and "overdue" in homes[-1] and case.ref in homes[-1]
     assert any("Overdue" in p and "Deciding responsibility" in p for p in dms(r, TQ)[before_dm:])
     alerts = posts_in(r, MANAGEMENT)[before_mgmt:]
     assert any("Deciding responsibility" in a for a in alerts)

@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Case, Reminder, Status
-from bot.workflow import clocks, effects
+from bot.workflow import clocks, effects, turns
 from bot.workflow.calendar import WorkingCalendar
 from bot.workflow.desk import DeskBase
 from bot.workflow.reminders_plan import (
@@ -315,8 +315,11 @@ def _fire_all_locked(
         )
         groups.setdefault(key, []).append((r.id, data))
     for (case_id, kind, family, _point, _days, _due, due_at), members in groups.items():
-        if kind == OVERDUE:  # the card shows the case overdue now, not at its next step
+        if kind == OVERDUE:  # the card and the owners' Home tabs show it overdue now
             effects.card_update(s, cases[case_id], now)
+            names = {str(d.get("deadline")) for _, d in members}
+            owed = [t for n in sorted(names) for t in clocks.clock_owners(cases[case_id], n)]
+            turns.refresh_homes(s, owed, now)
         if kind in DEADLINE_KINDS and family != "reply":
             result.outbox += _clock_effects(desk, s, cases[case_id], kind, members, now)
             continue

@@ -194,7 +194,11 @@ def test_customer_deadline_still_binds_after_a_rework_loop(running) -> None:
         preventive=PREVENTIVE,
     )
     at(r, sh(9, 23, 10))
+    before = len(dms(r, PROD))
     take(r, MGR, case.id, "reject_report", {"reason": "root cause not shown"})
+    # back to the unit: its member is told by DM, with the deadlines that bind
+    told = dms(r, PROD)[before:]
+    assert len(told) == 1 and "Your turn" in told[0] and "Corrective-action reply" in told[0]
     c = case_now(r, case.id)
     assert c.status == "corrective" and c.rework_count == 1
     # a loop would give 3 and 5 working days; the customer's Friday still binds both

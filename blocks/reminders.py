@@ -148,7 +148,9 @@ def reminder_alert(
 
 def _digest_line(item: dict[str, Any], overdue: bool) -> str:
     sev = f" · {escape(item['severity'])}" if item.get("severity") else ""
-    name = DEADLINE_NAMES.get(item.get("deadline", ""), "reply")
+    # issue 12: a step's clock names itself ("Approval"); the replies keep their names
+    reply = DEADLINE_NAMES.get(item.get("deadline", ""), "reply")
+    name = escape(item.get("deadline_label") or reply)
     due = when(as_time(item.get("due_at")))
     verb = "was due" if overdue else "due"
     return (

@@ -172,6 +172,11 @@ def test_approval_has_one_working_day_and_the_card_says_so(running) -> None:
     assert "Approval" in text and "due by the end of the next working day" in text
     assert "Corrective action's planned completion" in text
     assert "done" not in text
+    # the make-up Sunday's morning digest lists the approval due today
+    before = len(posts_in(r, MANAGEMENT))
+    tick(r, sh(9, 28, 8, 45))
+    digests = [p for p in posts_in(r, MANAGEMENT)[before:] if "Complaint digest" in p]
+    assert len(digests) == 1 and "Due today" in digests[0] and "Approval due" in digests[0]
     before = len(posts_in(r, MANAGEMENT))
     tick(r, sh(9, 28, 17, 30))
     assert any("Approval" in a and "Overdue" in a for a in posts_in(r, MANAGEMENT)[before:])

@@ -186,10 +186,10 @@ def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox)
     page.post("clock", user=MKT, step="day")
     state = page.state(MKT)
     assert state["now_label"] == "Wed 04 Mar 2026 09:00 (Asia/Shanghai)"
-    # the digest, and the alert that confirming the information (due the same working
-    # day, Tuesday 17:30) is overdue
+    # confirming the information was due the same working day (Tuesday 17:30): the
+    # digest lists the case as overdue, and the alert says so
     assert [m["text"] for m in state["messages"][MANAGEMENT]] == [
-        "Complaint digest 2026-03-04: 0 overdue, 1 due today",
+        "Complaint digest 2026-03-04: 1 overdue, 0 due today",
         ":warning: *Overdue* CC-2026-0001",
     ]
     page.post("clock", user=MKT, step="hour")

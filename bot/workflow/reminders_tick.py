@@ -525,7 +525,9 @@ def _fire_digest(desk: DeskBase, rid: int, now: datetime, worker: str, result: T
         channel = (row.data or {}).get("channel") or desk.settings.complaints_channel
         after = max(row.due_at, now) + timedelta(seconds=1)
         _insert(s, _digest_plans(desk, after, [channel]), now)
-        payload = digest_payload(s, desk.calendar, now)
+        payload = digest_payload(
+            s, desk.calendar, now, step_clocks=desk.settings.step_clock_reminders
+        )
         if not payload["overdue_total"] and not payload["due_today_total"]:
             return
         effects.enqueue(
@@ -540,30 +542,40 @@ def _fire_digest(desk: DeskBase, rid: int, now: datetime, worker: str, result: T
         result.outbox += 1
 
 
-def digest_payload(s: Session, calendar: WorkingCalendar, now: datetime) -> dict[str, Any]:
-    """Open cases whose reply is overdue or due before the end of today, one line each.
+def digest_payload(
+    s: Session, calendar: WorkingCalendar, now: datetime, *, step_clocks: bool = False
+) -> dict[str, Any]:
+    """Open cases with a deadline overdue or due before the end of today, one line each:
+    the replies, and with `step_clocks` every step's clock (bot/workflow/clocks.py), so
+    an approval or a customer's answer running late is in the digest too.
 
     Reads only the columns it shows (no timelines), and only open cases; the payload
     keeps at most DIGEST_ITEMS per list plus the totals, for an "and N more" line."""
     today = now.astimezone(calendar.tz).date()
     end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=calendar.tz)
+    due_soon = [
+        and_(Case.ca_done_at.is_(None), Case.ca_due_at < end),
+        and_(Case.pa_done_at.is_(None), Case.pa_due_at < end),
+    ]
+    if step_clocks:
+        due_soon += [Case.clock_due_at < end, Case.action_due_at < end]
     q = select(
         Case.id,
         Case.ref,
         Case.customer,
         Case.severity,
         Case.status,
+        Case.step,
         Case.ca_due_at,
         Case.ca_done_at,
         Case.pa_due_at,
         Case.pa_done_at,
-    ).where(
-        Case.is_open.is_(True),
-        or_(
-            and_(Case.ca_done_at.is_(None), Case.ca_due_at < end),
-            and_(Case.pa_done_at.is_(None), Case.pa_due_at < end),
-        ),
-    )
+        Case.clock_name,
+        Case.clock_due_at,
+        Case.clock_status,
+        Case.clock_step,
+        Case.action_due_at,
+    ).where(Case.is_open.is_(True), or_(*due_soon))
     overdue: list[dict[str, Any]] = []
     due_today: list[dict[str, Any]] = []
     for c in s.execute(q):
@@ -572,6 +584,15 @@ def digest_payload(s: Session, calendar: WorkingCalendar, now: datetime) -> dict
             for d, done, n in ((c.ca_due_at, c.ca_done_at, "ca"), (c.pa_due_at, c.pa_done_at, "pa"))
             if d is not None and done is None and d < end
         ]
+        if step_clocks:
+            current = c.clock_status == c.status and c.clock_step == c.step
+            if c.clock_name and c.clock_due_at is not None and current and c.clock_due_at < end:
+                running.append((c.clock_due_at, c.clock_name))
+            in_action = Status(c.status) in clocks.ACTION_STATES
+            if c.action_due_at is not None and in_action and c.action_due_at < end:
+                running.append((c.action_due_at, "action"))
+        if not running:
+            continue
         due, name = min(running)
         item = {
             "id": c.id,
@@ -582,6 +603,8 @@ def digest_payload(s: Session, calendar: WorkingCalendar, now: datetime) -> dict
             "deadline": name,
             "due_at": due.isoformat(),
         }
+        if name not in clocks.REPLIES:
+            item["deadline_label"] = clocks.SPECS[name].label
         (overdue if due <= now else due_today).append(item)
     overdue.sort(key=lambda i: (i["due_at"], i["ref"]))
     due_today.sort(key=lambda i: (i["due_at"], i["ref"]))

@@ -315,8 +315,9 @@ def _fire_all_locked(
         )
         groups.setdefault(key, []).append((r.id, data))
     for (case_id, kind, family, _point, _days, _due, due_at), members in groups.items():
-        if kind == OVERDUE:  # the card and the owners' Home tabs show it overdue now
-            effects.card_update(s, cases[case_id], now)
+        # the owners' Home tabs show it overdue now (not the card: a chat.update per case
+        # would double a holiday's burst in the paced complaints channel)
+        if kind == OVERDUE:
             names = {str(d.get("deadline")) for _, d in members}
             owed = [t for n in sorted(names) for t in clocks.clock_owners(cases[case_id], n)]
             turns.refresh_homes(s, owed, now)

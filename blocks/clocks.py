@@ -10,7 +10,16 @@ from typing import Any
 
 from blocks.card import button, mention
 from blocks.home import clock_line
-from blocks.text import SECTION_TEXT, cap_blocks, escape, section, truncate, user_text, when
+from blocks.text import (
+    SECTION_TEXT,
+    cap_blocks,
+    escape,
+    section,
+    truncate,
+    user,
+    user_text,
+    when,
+)
 from bot.i18n import _
 
 
@@ -55,7 +64,7 @@ def turn_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) -> di
         ),
         "*" + escape(_("Next:")) + "* " + escape(_(vm["next_text"])),
     ]
-    lines += [clock_line(c) for c in vm.get("clocks") or [] if c["name"] != "action"]
+    lines += [clock_line(c) for c in vm.get("clocks") or [] if not c["name"].startswith("action")]
     return _with_open("\n".join(lines), vm, link)
 
 
@@ -79,10 +88,12 @@ def outcome_dm(vm: dict[str, Any], payload: dict[str, Any], link: str | None) ->
 
 
 def _what(payload: dict[str, Any]) -> str:
-    from bot.workflow.clocks import SPECS
+    from bot.workflow.clocks import spec
 
-    spec = SPECS.get(str(payload.get("deadline")))
-    return _(spec.label) if spec else _("The step")
+    try:
+        return _(spec(str(payload.get("deadline"))).label)
+    except KeyError:
+        return _("The step")
 
 
 def _head(vm: dict[str, Any], payload: dict[str, Any], ref: str) -> str:
@@ -99,7 +110,7 @@ def _head(vm: dict[str, Any], payload: dict[str, Any], ref: str) -> str:
                 ref=ref,
                 when=due,
             )
-        if name == "action":
+        if str(name).startswith("action"):
             return _(
                 ":warning: {ref}: the corrective action's planned completion date has passed "
                 "({when}). Technical Quality, please check it was done.",
@@ -140,3 +151,21 @@ def lot_not_counted(reason: str) -> str:
     if reason == "complained":
         return "_" + escape(_("Not counted: this is a lot the customer complained about.")) + "_"
     return "_" + escape(_("Not counted: this lot was already checked.")) + "_"
+
+
+def more_action_lines(report: dict[str, Any]) -> list[str]:
+    """The corrective actions after the first, each with its owner and date (3(j))."""
+    lines = []
+    for item in report.get("action_items") or []:
+        if not isinstance(item, dict) or int(item.get("n") or 1) == 1:
+            continue
+        lines.append(
+            _(
+                "*Action {n}:* {text} — {owner} by {date}",
+                n=int(item["n"]),
+                text=user_text(item.get("text"), 300),
+                owner=user(str(item.get("owner") or "")),
+                date=escape(item.get("planned") or ""),
+            )
+        )
+    return lines

@@ -21,6 +21,7 @@ from blocks.text import (
     header,
     section,
     truncate,
+    user,
     user_text,
     when,
 )
@@ -91,6 +92,8 @@ def clock_line(clock: dict[str, Any], *, with_allowance: bool = True) -> str:
     """ "Approval: Wed 4 Mar 17:30 (1 working day: due by the end of the next working day)"."""
     label = _(clock["label"])
     text = f"{escape(label)}: {when(clock['due_at'])}"
+    if clock.get("owner"):  # a corrective action: whose it is
+        text += f" · {user(clock['owner'])}"
     if clock.get("overdue"):
         text = ":warning: " + text + " — *" + _("overdue") + "*"
     rule = allowance_text(clock.get("allowance") or {}) if with_allowance else ""

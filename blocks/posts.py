@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.card import SEVERITY_BADGE, button, case_card, mention
-from blocks.clocks import lot_not_counted
+from blocks.clocks import lot_not_counted, more_action_lines
 from blocks.modals import confirm_dialog
 from blocks.text import (
     VIEW_BLOCKS,
@@ -81,6 +81,7 @@ def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) 
         add("Actions", data.get("actions"))
         if data.get("owner"):
             lines.append(f"*Owner:* {user(data['owner'])} by {escape(data.get('planned'))}")
+        lines += more_action_lines(data)  # issue 12(3j): actions 2, 3 with their owners
     elif kind == "submit_preventive_action":
         lines.append(f"*Version {data.get('version')}*")
         for k, v in (data.get("measures") or {}).items():

@@ -261,3 +261,55 @@ def test_action_date_answer_follow_up_and_lot_checks_have_clocks(running) -> Non
     take(r, TQ, case.id, "record_lot_check", {"lot": "L-1013", "quantity": "50", "result": "ok"})
     c = case_now(r, case.id)
     assert c.clock_name == "lot" and c.clock_due_at == sh(10, 20, 17, 30)
+
+
+def test_each_corrective_action_has_its_own_owner_and_clock(running) -> None:
+    """Issue 12, 3(j): production's action is due Wed 17 Sep, development's Fri 19 Sep;
+    each owner is nudged for their own, and Technical Quality told as each passes."""
+    from tests.conftest import DEV
+
+    r = running
+    at(r, sh(9, 15, 10))  # Monday
+    case = file_complaint(r)
+    take(r, TQ, case.id, "confirm_information")
+    decision = {"party": "ours", "units": ["production", "development"], "reason": "both"}
+    take(r, TQ, case.id, "decide_responsibility", decision)
+    take(r, TQ, case.id, "classify_severity", {"severity": "B"})
+    take(r, PROD, case.id, "record_containment", {"actions": "sorted"})
+    # a further row half filled in is refused, naming what is missing
+    half = {**corrective("2025-09-17"), "action_2": "new reflow profile"}
+    reply = take(r, PROD, case.id, "submit_corrective_action", half)
+    errors = reply.json()["errors"]
+    assert set(errors) == {"owner_2", "planned_2"}
+    both = {**half, "owner_2": DEV, "planned_2": "2025-09-19"}
+    take(r, PROD, case.id, "submit_corrective_action", both)
+    take(r, PROD, case.id, "submit_preventive_action", PREVENTIVE)
+    c = case_now(r, case.id)
+    assert [(i["n"], i["owner"]) for i in c.action_items] == [(1, PROD), (2, DEV)]
+    text = card(r, case.id)
+    assert text.count("Corrective action's planned completion") == 2
+    assert f"<@{PROD}>" in text and f"<@{DEV}>" in text
+    assert any("new reflow profile" in p and f"<@{DEV}>" in p for p in thread(r, case.id))
+
+    before = {u: len(dms(r, u)) for u in (PROD, DEV, TQ)}
+
+    def new(u: str) -> list[str]:
+        return [d for d in dms(r, u)[before[u] :] if "planned completion" in d]
+
+    prod_due, dev_due = (f"date^{int(sh(9, d, 17, 30).timestamp())}^" for d in (17, 19))
+    tick(r, sh(9, 17, 15, 30))  # 2 working hours before production's date (and half-way
+    # to development's): each owner is nudged about their own action
+    assert len(new(PROD)) == 1 and prod_due in new(PROD)[0]
+    assert len(new(DEV)) == 1 and dev_due in new(DEV)[0]
+    tick(r, sh(9, 17, 17, 30))  # production's date passes: TQ is told, and its owner
+    assert len(new(TQ)) == 1 and prod_due in new(TQ)[0] and "has passed" in new(TQ)[0]
+    assert len(new(PROD)) == 2 and len(new(DEV)) == 1
+    tick(r, sh(9, 19, 15, 30))
+    assert len(new(DEV)) == 2 and len(new(PROD)) == 2
+    tick(r, sh(9, 19, 17, 30))  # development's passes too
+    assert len(new(TQ)) == 2 and dev_due in new(TQ)[1]
+    # development's member finds their action on Home
+    from tests.test_paths import home_lists, open_home
+
+    waiting = home_lists(open_home(r, DEV))["Waiting for you"]
+    assert case.ref in waiting and "You own the corrective action" in waiting

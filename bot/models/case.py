@@ -115,9 +115,11 @@ class Case(Base):
     clock_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     clock_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     clock_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # the corrective action's planned completion (end of that day) and its owner
+    # the earliest corrective action's planned completion (end of that day) and its owner
     action_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     action_owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # each corrective action's owner and due moment: [{"n": 1, "owner": "U…", "due": iso}]
+    action_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     # --- end of step clocks ---
 
     events: Mapped[list[CaseEvent]] = relationship(

@@ -33,6 +33,7 @@ from typing import Any
 from bot.config import Settings
 from bot.i18n import N_
 from bot.models import Case, Status
+from bot.workflow.actions import items_of
 from bot.workflow.calendar import WorkingCalendar
 from bot.workflow.steps import NEXT_OWNER
 
@@ -144,20 +145,25 @@ def due_for(
     return calendar.add_working_days(since, int(getattr(settings, attr))).astimezone(UTC)
 
 
-def _planned_action(case: Case) -> tuple[date | None, str | None]:
-    """The corrective action's planned date and owner, from the latest corrective report
-    (needs the case attached to a session, or its reports loaded)."""
+def _planned_actions(case: Case, calendar: WorkingCalendar) -> list[dict[str, Any]]:
+    """Each corrective action's owner and due moment (the end of its planned day), from
+    the latest corrective report (needs the case attached to a session, or its reports
+    loaded)."""
     report = case.latest_report("corrective")
     if report is None:
-        return None, None
-    data = report.data or {}
-    planned = data.get("planned")
-    try:
-        day = date.fromisoformat(planned) if planned else None
-    except (TypeError, ValueError):
-        day = None
-    owner = data.get("owner") or None
-    return day, (str(owner)[:32] if owner else None)
+        return []
+    out = []
+    for item in items_of(report.data or {}):
+        try:
+            day = date.fromisoformat(item["planned"]) if item.get("planned") else None
+        except (TypeError, ValueError):
+            day = None
+        if day is None:
+            continue
+        owner = str(item.get("owner") or "")[:32] or None
+        due = end_of_day(calendar, day).isoformat()
+        out.append({"n": int(item.get("n") or 1), "owner": owner, "due": due})
+    return out
 
 
 def sync_clock(
@@ -175,12 +181,11 @@ def sync_clock(
     case.clock_name = name
     case.clock_since = now if name else None
     case.clock_due_at = due_for(name, case, now, settings, calendar) if name else None
-    if status in ACTION_STATES:
-        day, owner = _planned_action(case)
-        case.action_due_at = end_of_day(calendar, day) if day else None
-        case.action_owner = owner
-    else:
-        case.action_due_at = case.action_owner = None
+    items = _planned_actions(case, calendar) if status in ACTION_STATES else []
+    case.action_items = items or None
+    first = min(items, key=lambda i: i["due"]) if items else None
+    case.action_due_at = datetime.fromisoformat(first["due"]) if first else None
+    case.action_owner = first["owner"] if first else None
     return True, before
 
 
@@ -211,7 +216,7 @@ class RunningClock:
 
     @property
     def label(self) -> str:
-        return SPECS[self.name].label
+        return spec(self.name).label
 
 
 def running_clocks(case: Case) -> list[RunningClock]:
@@ -233,11 +238,39 @@ def running_clocks(case: Case) -> list[RunningClock]:
         and case.clock_step == case.step
     ):
         out.append(RunningClock(case.clock_name, case.clock_due_at, owners, case.clock_since))
-    if case.action_due_at is not None and status in ACTION_STATES:
-        who = (f"user:{case.action_owner}",) if case.action_owner else ("role:quality",)
-        out.append(RunningClock("action", case.action_due_at, who))
+    if status in ACTION_STATES:
+        for name, due, owner in action_clocks(case):
+            who = (f"user:{owner}",) if owner else ("role:quality",)
+            out.append(RunningClock(name, due, who))
     out.sort(key=lambda c: c.due_at)
     return out
+
+
+def action_clocks(case: Case) -> list[tuple[str, datetime, str | None]]:
+    """(name, due, owner) of each corrective action: "action" for the first, "action2",
+    "action3" for the others (a case older than `action_items` has one)."""
+    if case.action_items:
+        out = []
+        for item in case.action_items:
+            n = int(item.get("n") or 1)
+            due = datetime.fromisoformat(item["due"]).astimezone(UTC)
+            out.append(("action" if n == 1 else f"action{n}", due, item.get("owner")))
+        return out
+    if case.action_due_at is not None:
+        return [("action", case.action_due_at, case.action_owner)]
+    return []
+
+
+def action_owners(case: Case) -> set[str]:
+    """Who owns one of the case's corrective actions now."""
+    if not case.is_open or Status(case.status) not in ACTION_STATES:
+        return set()
+    return {owner for _, _, owner in action_clocks(case) if owner}
+
+
+def spec(name: str) -> ClockSpec:
+    """The spec of a clock ("action2" is a corrective action's, like "action")."""
+    return SPECS.get(name) or SPECS["action" if name.startswith("action") else name]
 
 
 def clock_due(case: Case, name: str) -> datetime | None:
@@ -292,6 +325,10 @@ def clock_views(case: Case, now: datetime | None) -> list[dict[str, Any]]:
             "overdue": c.overdue(now),
             "owners": list(c.owners),
             "allowance": allowance(case, c.name),
+            # a corrective action's clock names its owner (each action has its own)
+            "owner": c.owners[0][5:]
+            if c.name.startswith("action") and c.owners[0].startswith("user:")
+            else None,
         }
         for c in running_clocks(case)
     ]

@@ -113,7 +113,7 @@ def plan_deadline(
     base = {"deadline": name, "due": due.isoformat(), "loop": case.rework_count}
     out: list[Planned] = []
     seen: set[datetime] = set()
-    spec = clocks.SPECS.get(name)
+    spec = clocks.spec(name) if name not in clocks.REPLIES else None
     points = settings.reminder_points if spec is None or spec.points else ()
     for point in points:
         at = point_time(point, start, due, calendar)

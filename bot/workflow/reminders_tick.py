@@ -427,7 +427,7 @@ def _clock_effects(
     ids = [rid for rid, _ in members]
     data = members[0][1]
     name = str(data["deadline"])
-    spec = clocks.SPECS[name]
+    spec = clocks.spec(name)
     info = {
         "reminders": ids,
         "deadlines": [name],
@@ -605,7 +605,7 @@ def digest_payload(
             "due_at": due.isoformat(),
         }
         if name not in clocks.REPLIES:
-            item["deadline_label"] = clocks.SPECS[name].label
+            item["deadline_label"] = clocks.spec(name).label
         (overdue if due <= now else due_today).append(item)
     overdue.sort(key=lambda i: (i["due_at"], i["ref"]))
     due_today.sort(key=lambda i: (i["due_at"], i["ref"]))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.models import Case, Status
 from bot.workflow import steps as st
 from bot.workflow.access import can_read
-from bot.workflow.clocks import RunningClock, running_clocks, targets_for
+from bot.workflow.clocks import RunningClock, action_owners, running_clocks, targets_for
 from bot.workflow.roles import Actor, Role
 
 # how many of the newest open cases a to-do looks through
@@ -82,12 +82,12 @@ def their_steps(actor: Actor, case: Case) -> list[Any]:
 
 def _item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:
     clocks = running_clocks(case)
-    as_owner = bool(case.action_owner and case.action_owner == actor.user_id)
-    if mine:
+    as_owner = actor.user_id in action_owners(case)
+    if mine:  # a corrective action's clock is owed by its own owner only
         owed = [
             c
             for c in clocks
-            if c.name != "action" or as_owner or any(holds(actor, t) for t in c.owners)
+            if not c.name.startswith("action") or any(holds(actor, t) for t in c.owners)
         ]
     else:
         owed = clocks
@@ -115,7 +115,7 @@ def todo_for(actor: Actor, cases: list[Case], now: datetime, visibility: str) ->
         if not status.is_open:
             continue
         is_owner = owes(actor, case)
-        as_action = bool(case.action_owner and case.action_owner == actor.user_id)
+        as_action = actor.user_id in action_owners(case)
         if status is Status.APPROVAL and actor.has(Role.MANAGEMENT):
             out.approval.append(_item(actor, case, now, mine=True))
         elif is_owner or as_action:

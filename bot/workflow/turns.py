@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Case, Outbox, OutboxStatus, Status
 from bot.workflow import effects
-from bot.workflow.clocks import targets_for
+from bot.workflow.clocks import action_owners, targets_for
 
 S = Status
 UNIT_STATES = frozenset({S.CONTAINMENT, S.CORRECTIVE, S.PREVENTIVE})
@@ -58,8 +58,7 @@ def tell_people(s: Session, case: Case, moved: tuple[bool, Status | None], now: 
     if status is S.CLOSED and before is not S.CLOSED and case.closed_by != case.reporter_id:
         effects.enqueue(s, kind="outcome_dm", now=now, case=case, to=[f"user:{case.reporter_id}"])
     concerned = [*before_targets, *now_targets, f"user:{case.reporter_id}"]
-    if case.action_owner:
-        concerned.append(f"user:{case.action_owner}")
+    concerned += [f"user:{owner}" for owner in sorted(action_owners(case))]
     refresh_homes(s, concerned, now)
 
 

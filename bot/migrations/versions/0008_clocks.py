@@ -1,4 +1,4 @@
-"""clocks: the clock of the step a case waits for, and its corrective action's date
+"""clocks: the clock of the step a case waits for, and its corrective actions' dates
 
 Revision ID: 0008
 Revises: 0005
@@ -25,6 +25,7 @@ COLUMNS = (
     ("clock_step", lambda: sa.Integer()),
     ("action_due_at", lambda: bot.models.base.UTCDateTime()),
     ("action_owner", lambda: sa.String(length=32)),
+    ("action_items", lambda: sa.JSON()),
 )
 
 

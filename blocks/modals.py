@@ -75,6 +75,35 @@ def _select(
     return el
 
 
+def _more_actions() -> list[dict[str, Any]]:
+    """Further corrective actions, each with its own owner and planned date (optional)."""
+    from bot.workflow.actions import EXTRA_ACTIONS
+
+    out: list[dict[str, Any]] = []
+    for n in range(2, 2 + EXTRA_ACTIONS):
+        out += [
+            _input(
+                f"action_{n}",
+                f"Corrective action {n} (optional)",
+                text_input(multiline=True, max_length=3000),
+                optional=True,
+            ),
+            _input(
+                f"owner_{n}",
+                f"Owner of action {n}",
+                {"type": "users_select", "action_id": "value"},
+                optional=True,
+            ),
+            _input(
+                f"planned_{n}",
+                f"Planned completion of action {n}",
+                {"type": "datepicker", "action_id": "value"},
+                optional=True,
+            ),
+        ]
+    return out
+
+
 def _body(
     name: str, vm: dict[str, Any], labels: dict[str, dict[str, str]], units: list[str]
 ) -> list[dict[str, Any]]:
@@ -160,6 +189,7 @@ def _body(
             _input("actions", "Corrective actions", text_input(**long)),
             _input("owner", "Action owner", {"type": "users_select", "action_id": "value"}),
             _input("planned", "Planned completion", {"type": "datepicker", "action_id": "value"}),
+            *_more_actions(),  # issue 12(3j): each action its own owner and date
         ]
     if name == "submit_preventive_action":
         out = [
@@ -261,6 +291,19 @@ def _body(
             ),
             _input(
                 "evidence", "Evidence of effect (required for A)", text_input(**long), optional=True
+            ),
+            # issue 12(3b): criterion A records that quality was not harmed
+            _input(
+                "no_negative_impact",
+                "For A: no negative effect on quality",
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        option("The actions had no negative effect on quality", "yes"),
+                    ],
+                },
+                optional=True,
             ),
         ]
     if name == "reopen_case":

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import N_, _, use_locale
@@ -172,6 +173,18 @@ class Settings:
     case_visibility: str = "roles"
     # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
     slack_channel_burst: int = 10
+    # --- step clocks (issue 12): the time each owner has for their step ---
+    confirm_working_days: int = 0  # 0 = by the end of the same working day
+    info_working_days: int = 1
+    decide_working_days: int = 1  # deciding responsibility, classifying severity
+    notice_working_days: int = 1  # telling the customer it is their responsibility
+    containment_hours: float = 24.0  # clock hours from receipt, as automotive customers expect
+    approval_working_days: int = 1
+    send_working_days: int = 1
+    customer_followup_working_days: int = 5
+    lot_check_working_days: int = 5
+    step_clock_reminders: bool = True  # false: only the two reply deadlines remind
+    # --- end of step clocks ---
 
     @property
     def socket_mode(self) -> bool:
@@ -193,6 +206,24 @@ class Settings:
     @property
     def roles_configured(self) -> bool:
         return not (self.marketing.empty and self.quality.empty and self.management.empty)
+
+
+def _clock_settings(number: Any) -> dict[str, Any]:
+    """The step clocks' settings (issue 12): working days each owner has for their step,
+    and the containment's clock hours."""
+    days = {
+        "confirm_working_days": ("CONFIRM_WORKING_DAYS", "0"),
+        "info_working_days": ("INFO_WORKING_DAYS", "1"),
+        "decide_working_days": ("DECIDE_WORKING_DAYS", "1"),
+        "notice_working_days": ("NOTICE_WORKING_DAYS", "1"),
+        "approval_working_days": ("APPROVAL_WORKING_DAYS", "1"),
+        "send_working_days": ("SEND_WORKING_DAYS", "1"),
+        "customer_followup_working_days": ("CUSTOMER_FOLLOWUP_WORKING_DAYS", "5"),
+        "lot_check_working_days": ("LOT_CHECK_WORKING_DAYS", "5"),
+    }
+    out: dict[str, Any] = {k: int(number(env, d, int, 0)) for k, (env, d) in days.items()}
+    out["containment_hours"] = number("CONTAINMENT_HOURS", "24", float, 1)
+    return out
 
 
 def _split(value: str) -> list[str]:
@@ -497,6 +528,10 @@ def _load(env: Mapping[str, str]) -> Settings:
         report_font=report_font,
         case_visibility=visibility,
         slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
+        **_clock_settings(number),
+        step_clock_reminders=_bool(
+            "STEP_CLOCK_REMINDERS", get("STEP_CLOCK_REMINDERS", "true"), problems
+        ),
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

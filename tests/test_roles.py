@@ -96,7 +96,11 @@ TO_VERIFICATION: list[tuple[str, Actor, dict[str, Any]]] = [
 ]
 _PREFIX = {name: [s for s, _, _ in TO_VERIFICATION].index(name) for name, _, _ in TO_VERIFICATION}
 LOT = {"lot": "L9", "quantity": "5", "result": "ok"}
-CLOSE = {"criterion": "A", "evidence": "0 defects in 3,000 pcs at the customer"}
+CLOSE = {
+    "criterion": "A",
+    "evidence": "0 defects in 3,000 pcs at the customer",
+    "no_negative_impact": ["yes"],
+}
 
 
 def route_to(name: str) -> list[tuple[str, Actor, dict[str, Any]]]:

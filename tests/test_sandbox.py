@@ -173,7 +173,10 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     assert page.state(MGR)["home"] is None
     page.post("home", user=MGR)
     home = page.state(MGR)["home"]
-    assert home["type"] == "home" and "CC-2026-0001" in json.dumps(home["blocks"])
+    assert home["type"] == "home" and "Awaiting your approval" in json.dumps(home["blocks"])
+    # Technical Quality's Home was refreshed when the case changed, without being opened
+    tq_home = page.state(TQ)["home"]
+    assert tq_home is not None and "CC-2026-0001" in json.dumps(tq_home["blocks"])
 
 
 def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox) -> None:
@@ -183,8 +186,11 @@ def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox)
     page.post("clock", user=MKT, step="day")
     state = page.state(MKT)
     assert state["now_label"] == "Wed 04 Mar 2026 09:00 (Asia/Shanghai)"
+    # confirming the information was due the same working day (Tuesday 17:30): the
+    # digest lists the case as overdue, and the alert says so
     assert [m["text"] for m in state["messages"][MANAGEMENT]] == [
-        "Complaint digest Wed 4 Mar: 0 overdue, 1 due today"
+        "Complaint digest Wed 4 Mar: 1 overdue, 0 due today",
+        ":warning: *Overdue* CC-2026-0001",
     ]
     page.post("clock", user=MKT, step="hour")
     assert page.state(MKT)["now_label"].startswith("Wed 04 Mar 2026 10:00")

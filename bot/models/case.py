@@ -107,6 +107,21 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
+    # --- step clocks (issue 12; kept by bot/workflow/clocks.py, migration 0008) ---
+    # the clock of the step the case waits for: which one, since when, due when, and the
+    # status and `step` it was set for (a change of `step` restarts it)
+    clock_name: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    clock_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clock_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clock_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    clock_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the earliest corrective action's planned completion (end of that day) and its owner
+    action_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    action_owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # each corrective action's owner and due moment: [{"n": 1, "owner": "U…", "due": iso}]
+    action_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # --- end of step clocks ---
+
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", viewonly=True
     )

@@ -247,6 +247,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
         {
             "criterion": "A",
             "evidence": "Two weeks of SPI data: no bridges on U3; the customer confirmed.",
+            "no_negative_impact": ["yes"],
         }
     )
     p.submit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseEvent, Status
-from bot.workflow import effects
+from bot.workflow import effects, lots
 from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
@@ -293,12 +293,14 @@ class Desk(RecordsDesk, DeskBase):
         clean = st.check_lot(data)
 
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            skip = lots.why_not_counted(c, clean["lot"])  # issue 12(3a), before adding it
             st.add_lot(c, clean, actor, now)
             if clean["result"] == "same_problem":
                 self._rework(c, now)
                 return S.CORRECTIVE, {**clean, "effective": False, "loop": c.rework_count}
-            c.clean_lots += 1
-            return S.VERIFICATION, {**clean, "clean_lots": c.clean_lots}
+            c.clean_lots = lots.clean_lots(c)  # distinct lots, the complained ones aside
+            counted = {"not_counted": skip} if skip else {}
+            return S.VERIFICATION, {**clean, "clean_lots": c.clean_lots, **counted}
 
         return self.run("record_lot_check", case_id, actor, now, apply, **kw)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.models import Case, CaseEvent, Status
 from bot.workflow import steps as st
+from bot.workflow.clocks import clock_views
 from bot.workflow.intake import RECEIVED_VIA
 
 
@@ -73,6 +74,10 @@ def case_view(
         "card_ts": case.card_ts,
         "delivery_error": case.delivery_error,
     }
+    # --- step clocks (issue 12): every clock still running, and overdue if any has passed
+    vm["clocks"] = clock_views(case, now)
+    vm["overdue"] = vm["overdue"] or any(c["overdue"] for c in vm["clocks"])
+    # --- end of step clocks ---
     if with_timeline:
         vm["timeline"] = [event_view(e) for e in case.events]
         vm["reports"] = [

@@ -18,6 +18,7 @@ from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.evidence import record_files
 from bot.workflow.records import RecordsDesk
 from bot.workflow.roles import SYSTEM, Actor
+from bot.workflow.taxonomy import check_category
 from bot.workflow.text import clean_text
 from bot.workflow.view import owners, report_version
 
@@ -105,14 +106,14 @@ class Desk(RecordsDesk, DeskBase):
         **kw: Any,
     ) -> Case:
         note = st.reason_only(data or {}, "note", required=False)
-        return self.run(
-            "confirm_information",
-            case_id,
-            actor,
-            now,
-            lambda s, c: (S.RESPONSIBILITY, {"note": note}),
-            **kw,
-        )
+        # issue 14 hook: the category chosen on the form (None where no form was shown)
+        category = None if data is None else check_category(data, self.settings.categories)
+
+        def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            c.category = category
+            return S.RESPONSIBILITY, {"note": note, "category": category}
+
+        return self.run("confirm_information", case_id, actor, now, apply, **kw)
 
     def request_information(
         self, case_id: int, actor: Actor, now: datetime, data: dict[str, Any], **kw: Any

@@ -255,7 +255,7 @@ def _units(value: str, problems: list[str]) -> dict[str, RoleMembers]:
     return units
 
 
-def _categories(value: str, problems: list[str]) -> tuple[tuple[str, str, str], ...]:
+def parse_categories(value: str, problems: list[str]) -> tuple[tuple[str, str, str], ...]:
     """`code=English|中文;…`: the code is what is stored, the names are what people see."""
     out: list[tuple[str, str, str]] = []
     for entry in (e.strip() for e in value.split(";")):
@@ -449,7 +449,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
         report_font=report_font,
         case_visibility=visibility,
-        categories=_categories(get("COMPLAINT_CATEGORIES", DEFAULT_CATEGORIES), problems),
+        categories=parse_categories(get("COMPLAINT_CATEGORIES", DEFAULT_CATEGORIES), problems),
         monthly_report=_bool("MONTHLY_REPORT", get("MONTHLY_REPORT", "true"), problems),
     )
     if problems:

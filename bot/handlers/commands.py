@@ -78,6 +78,12 @@ def register(app: App, sv: Services) -> None:
             ack(**_register(sv, user_id, rest.strip()))
             sv.wake()
             return
+        if sub == "stats":  # issue 14 hook
+            from bot.handlers.quality import stats_reply
+
+            ack(**stats_reply(sv, user_id, rest.strip()))
+            sv.wake()
+            return
         if sub == "list":
             actor = sv.directory.actor(user_id)
             if actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT):

@@ -16,7 +16,9 @@ from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.evidence import record_files
+from bot.workflow.kpi import KpiDesk
 from bot.workflow.records import RecordsDesk
+from bot.workflow.recurrence import RecurrenceDesk
 from bot.workflow.roles import SYSTEM, Actor
 from bot.workflow.taxonomy import check_category
 from bot.workflow.text import clean_text
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 S = Status
 
 
-class Desk(RecordsDesk, DeskBase):
+class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
     """The complaint desk. Handlers, the scheduler, the CLI and tests all drive it."""
 
     def run(
@@ -106,10 +108,13 @@ class Desk(RecordsDesk, DeskBase):
         **kw: Any,
     ) -> Case:
         note = st.reason_only(data or {}, "note", required=False)
-        # issue 14 hook: the category chosen on the form (None where no form was shown)
-        category = None if data is None else check_category(data, self.settings.categories)
+        # issue 14 hook: the category chosen on the form, which always has the field (a
+        # caller without the form, such as the CLI or an older queued click, sets none)
+        form = data is not None and "category" in data
 
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            # checked once the state is known right (a stale form says so, not "choose")
+            category = check_category(data or {}, self.settings.categories) if form else None
             c.category = category
             return S.RESPONSIBILITY, {"note": note, "category": category}
 

@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("category", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("linked_to_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("recurrence", sa.JSON(), nullable=True))
-        batch.create_foreign_key(
-            "fk_cases_linked_to_id_cases", "cases", ["linked_to_id"], ["id"]
-        )
+        batch.create_foreign_key("fk_cases_linked_to_id_cases", "cases", ["linked_to_id"], ["id"])
     op.create_index("ix_cases_received", "cases", ["received_at"])
     op.create_index("ix_cases_customer_product", "cases", ["customer", "product"])
     op.create_index("ix_cases_linked", "cases", ["linked_to_id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.text import context, option, plain
-from bot.i18n import _
+from bot.i18n import N_, _
 
 CALLBACK_ID = "complaint_new"
 VIA = [
@@ -85,9 +85,11 @@ def intake_modal(*, channel_id: str = "") -> dict[str, Any]:
                 "Record the complaint as the customer gave it. Technical Quality is "
                 "notified at once in the complaints channel."
             ),
-            _input("customer", "Customer", name_select("customer_name", "Company name")),
+            _input("customer", "Customer", name_select("customer_name", N_("Company name"))),
             _input("contact", "Customer contact", text_input(placeholder="Name, phone, e-mail")),
-            _input("product", "Product / part number", name_select("product_name", "Part number")),
+            _input(
+                "product", "Product / part number", name_select("product_name", N_("Part number"))
+            ),
             _input(
                 "lots",
                 "Lot or batch number(s)",

@@ -14,6 +14,8 @@ from bot.records.fonts import find_font, font_for
 
 
 def _pareto(ax: Any, panel: dict[str, Any], font: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     labels, counts = panel["labels"], panel["counts"]
     total = sum(counts) or 1
     ax.set_title(panel["title"], fontproperties=font)
@@ -26,6 +28,7 @@ def _pareto(ax: Any, panel: dict[str, Any], font: Any) -> None:
     ax.set_xticks(xs)
     ax.set_xticklabels(labels, rotation=30, ha="right", fontproperties=font)
     ax.set_ylabel(panel["ylabel"], fontproperties=font)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # complaints come whole
     cum, run = [], 0
     for n in counts:
         run += n
@@ -45,6 +48,10 @@ def _bars(ax: Any, panel: dict[str, Any], font: Any) -> None:
     ax.set_xticklabels(labels, fontproperties=font)
     if panel.get("percent"):
         ax.set_ylim(0, 105)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for x, v in zip(xs, values, strict=True):
         ax.text(x, v, panel["format"].format(v), ha="center", va="bottom", fontproperties=font)
 

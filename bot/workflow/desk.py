@@ -235,7 +235,7 @@ class DeskBase:
             # issue 14 hook: a likely earlier case of the same problem, shown on the card
             from bot.workflow.recurrence import note_recurrence
 
-            note_recurrence(s, case)
+            note_recurrence(s, case, self.tz)
             data = {
                 "customer": case.customer,
                 "product": case.product,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -100,7 +100,7 @@ def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     return None if best is None else (best[3], round(best[1], 3))
 
 
-def hint(s: Session, case_id: int, score: float) -> dict[str, Any]:
+def hint(s: Session, case_id: int, score: float, tz: Any = UTC) -> dict[str, Any]:
     """What the card says about the earlier case (kept with the new case at intake)."""
     found = s.get(Case, case_id)
     assert found is not None
@@ -115,7 +115,7 @@ def hint(s: Session, case_id: int, score: float) -> dict[str, Any]:
         "id": found.id,
         "ref": found.ref,
         "status": found.status,
-        "closed": found.closed_at.date().isoformat() if found.closed_at else None,
+        "closed": found.closed_at.astimezone(tz).date().isoformat() if found.closed_at else None,
         "cause": report.data.get("category") if report is not None else None,
         "why": str(why)[:200],
         "score": score,
@@ -123,10 +123,10 @@ def hint(s: Session, case_id: int, score: float) -> dict[str, Any]:
     }
 
 
-def note_recurrence(s: Session, case: Case) -> None:
+def note_recurrence(s: Session, case: Case, tz: Any = UTC) -> None:
     """At filing (the case flushed, in its own transaction): remember a likely earlier case."""
     got = find_similar(s, case)
-    case.recurrence = hint(s, *got) if got else None
+    case.recurrence = hint(s, *got, tz) if got else None
 
 
 def name_suggestions(s: Session, field: str, query: str) -> list[str]:

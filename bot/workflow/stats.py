@@ -163,25 +163,38 @@ def _days(s: Session, start: Any, end: Any) -> ColumnElement[float]:
     return (func.julianday(end) - func.julianday(start)) * 1.0
 
 
-def _percentile(s: Session, expr: Any, where: Any, n: int, p: float) -> float | None:
+def _percentiles(s: Session, expr: Any, where: Any, n: int, ps: tuple[float, ...]) -> list[Any]:
     """Linear interpolation between the two nearest ranks (PostgreSQL's percentile_cont),
-    read with ORDER BY … LIMIT 2 OFFSET k, which SQLite can do as well."""
+    read in one sort on both databases: ROW_NUMBER() over the ordered values, keeping only
+    the ranks the percentiles need."""
     if n == 0:
-        return None
-    pos = p * (n - 1)
-    k = int(pos)
-    got = [
-        float(v)
-        for v in s.scalars(select(cast(expr, Float)).where(where).order_by(expr).offset(k).limit(2))
-    ]
-    if len(got) == 1 or pos == k:
-        return round(got[0], 4)
-    return round(got[0] + (got[1] - got[0]) * (pos - k), 4)
+        return [None for _p in ps]
+    ranks = {r for p in ps for r in (int(p * (n - 1)), min(int(p * (n - 1)) + 1, n - 1))}
+    ordered = (
+        select(cast(expr, Float).label("v"), func.row_number().over(order_by=expr).label("rn"))
+        .where(where)
+        .subquery()
+    )
+    got = {
+        int(rn) - 1: float(v)
+        for v, rn in s.execute(
+            select(ordered.c.v, ordered.c.rn).where(ordered.c.rn.in_([r + 1 for r in ranks]))
+        )
+    }
+    out = []
+    for p in ps:
+        pos = p * (n - 1)
+        k = int(pos)
+        lo, hi = got[k], got[min(k + 1, n - 1)]
+        out.append(round(lo + (hi - lo) * (pos - k), 4))
+    return out
 
 
 def _grouped(s: Session, col: Any, where: Any) -> list[tuple[Any, int]]:
     n = func.count()
-    rows = s.execute(select(col, n).where(where).group_by(col).order_by(n.desc(), col))
+    # ties by name, "not set" (NULL) first on both databases (they sort NULL differently)
+    tie = func.coalesce(col, "")
+    rows = s.execute(select(col, n).where(where).group_by(col).order_by(n.desc(), tie))
     return [(k, int(v)) for k, v in rows]
 
 
@@ -198,7 +211,8 @@ def compute(s: Session, period: Period, now: datetime, tz: Any) -> Figures:
     c = Case
     in_period = and_(c.received_at >= lo, c.received_at < hi)
     ours = or_(c.responsibility.is_(None), c.responsibility != "customer")
-    reopened = exists().where(CaseEvent.case_id == c.id, CaseEvent.kind == "reopen_case")
+    # IN (a small set, hashed once) rather than EXISTS probed per case: 280 → ~60 ms at 100k
+    reopened = c.id.in_(select(CaseEvent.case_id).where(CaseEvent.kind == "reopen_case"))
 
     def settled(done: Any, due: Any) -> tuple[Any, Any]:
         on_time = func.sum(case((and_(ours, done.is_not(None), done <= due), 1), else_=0))
@@ -235,8 +249,7 @@ def compute(s: Session, period: Period, now: datetime, tz: Any) -> Figures:
 
     closed = and_(in_period, c.closed_at.is_not(None))
     dur = _days(s, c.received_at, c.closed_at)
-    f.close_days_median = _percentile(s, dur, closed, f.closed, 0.5)
-    f.close_days_p90 = _percentile(s, dur, closed, f.closed, 0.9)
+    f.close_days_median, f.close_days_p90 = _percentiles(s, dur, closed, f.closed, (0.5, 0.9))
 
     overdue = or_(
         and_(c.ca_done_at.is_(None), c.ca_due_at <= now),
@@ -254,26 +267,24 @@ def compute(s: Session, period: Period, now: datetime, tz: Any) -> Figures:
 
 def _causes(s: Session, in_period: Any) -> list[tuple[str | None, int]]:
     """人/机/料/法/环 of the latest corrective report of each complaint's investigation
-    (a linked complaint counts with the cause of the case it joined)."""
-    latest = (
-        select(Report.case_id, func.max(Report.version).label("v"))
-        .where(Report.kind == "corrective")
-        .group_by(Report.case_id)
-        .subquery()
-    )
-    r = aliased(Report)
+    (a linked complaint counts with the cause of the case it joined).
+
+    Written as a join on the report's case id plus NOT EXISTS a later version, so both
+    databases walk the period's cases and look each report up by index (a GROUP BY
+    subquery joined on an expression was a nested loop on SQLite: 20 s at 10k cases)."""
+    r, later = aliased(Report), aliased(Report)
     cause = r.data["category"].as_string()
     investigation = func.coalesce(Case.linked_to_id, Case.id)
+    newer = exists().where(
+        later.case_id == r.case_id, later.kind == "corrective", later.version > r.version
+    )
     n = func.count()
     rows = s.execute(
         select(cause, n)
         .select_from(Case)
-        .join(latest, latest.c.case_id == investigation)
-        .join(
-            r, and_(r.case_id == latest.c.case_id, r.kind == "corrective", r.version == latest.c.v)
-        )
-        .where(in_period)
+        .join(r, and_(r.case_id == investigation, r.kind == "corrective"))
+        .where(in_period, ~newer)
         .group_by(cause)
-        .order_by(n.desc(), cause)
+        .order_by(n.desc(), func.coalesce(cause, ""))
     )
     return [(k, int(v)) for k, v in rows]

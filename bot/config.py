@@ -160,7 +160,9 @@ class Settings:
     case_visibility: str = "roles"
     # issue 14: (code, English name, Chinese name) per complaint category; the monthly KPI
     # report to the management channel on the first working day of a month
-    categories: tuple[tuple[str, str, str], ...] = ()
+    categories: tuple[tuple[str, str, str], ...] = field(
+        default_factory=lambda: parse_categories(DEFAULT_CATEGORIES, [])
+    )
     monthly_report: bool = True
 
     @property

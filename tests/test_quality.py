@@ -295,3 +295,25 @@ def test_the_hint_names_the_closed_case_and_its_root_cause(database_url: str) ->
     assert hint["id"] == cases["c1"].id  # C2 joined C1's investigation
     assert hint["closed"] == "2026-01-07" and hint["cause"] == "machine"
     assert hint["why"] == "why 1"
+
+
+def test_categories_are_configurable_with_names_in_both_languages() -> None:
+    from bot.config import SettingsError, load_settings
+    from bot.i18n import use_locale
+    from bot.workflow.taxonomy import category_name, category_names
+
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COMPLAINTS_CHANNEL": "C0X1"}
+    default = load_settings(base, dotenv=False).categories
+    assert [c for c, _en, _zh in default][:3] == ["appearance", "dimension", "function"]
+    own = load_settings(
+        {**base, "COMPLAINT_CATEGORIES": "rust=Rust|锈蚀; noise=Noise"}, dotenv=False
+    ).categories
+    assert own == (("rust", "Rust", "锈蚀"), ("noise", "Noise", "Noise"))
+    assert category_names(own) == {"rust": "Rust", "noise": "Noise"}
+    with use_locale("zh-CN"):
+        assert category_names(own) == {"rust": "锈蚀", "noise": "Noise"}
+        assert category_name(own, None) == "未分类"
+        assert category_name(own, "gone") == "gone"  # a code no longer configured
+    with pytest.raises(SettingsError) as e:
+        load_settings({**base, "COMPLAINT_CATEGORIES": "Bad Code=x;ok=OK;ok=again"}, dotenv=False)
+    assert len(e.value.problems) == 2

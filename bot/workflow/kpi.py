@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from bot.models import ProcessedRequest
 from bot.workflow import effects
 from bot.workflow.desk import DeskBase
 from bot.workflow.stats import Figures, Period, compute, previous_month
@@ -40,8 +41,12 @@ class KpiDesk(DeskBase):
         if today != self.first_working_day(today):
             return None
         period = previous_month(today)
+        key = f"kpi-month:{period.start:%Y-%m}"
+        with self.readers() as s:  # every tick of that day asks: a read, not a write
+            if s.get(ProcessedRequest, key) is not None:
+                return None
         with self.transaction() as s:
-            if not self.claim_request(s, f"kpi-month:{period.start:%Y-%m}", now):
+            if not self.claim_request(s, key, now):
                 return None
             effects.enqueue(
                 s, kind="kpi_report", now=now, lane=f"channel:{channel}", channel=channel,

@@ -10,9 +10,9 @@ Sun 4 Jan a make-up working day; working hours 08:30-17:30):
   17:30, on time), preventive Sun 4 17:00; rejected Mon 5 09:00 (rework: corrective due
   Thu 8, preventive Mon 12); v2 Tue 6 09:00 and 10:00; approved, sent, accepted, closed
   Wed 7 10:00 (7.0 days). Cause: people in v1, machine in v2 (the latest counts).
-- C2, Wed 31 Dec 11:00, Acme/P1, appearance, ours A: linked to C1 after intake;
-  corrective Mon 5 09:00 (due Sun 4 17:30, the make-up day: late), preventive Mon 5 10:00
-  (due Tue 6 17:30: on time); its own report says method, its investigation (C1) machine.
+- C2, Wed 31 Dec 11:00, Acme/P1, appearance, ours A: corrective Mon 5 09:00 (due Sun 4
+  17:30, the make-up day: late), preventive Mon 5 10:00 (due Tue 6 17:30: on time);
+  linked to C1 Mon 5 11:00; its own report says method, its investigation (C1) machine.
 - C3, Fri 2 Jan 10:00 (a day off), Beta/P2, packaging, the customer's: informed Mon 5
   10:00 (closed), reopened Wed 7 10:00 (a recurrence, open again).
 - C4, Mon 5 Jan 09:00, Acme/P3, dimension, ours C: corrective Thu 8 11:00 (due Tue 6
@@ -96,7 +96,7 @@ def ca(cause: str) -> dict[str, Any]:
         "disposition": "rework",
         "actions": "fix",
         "owner": "U0PROD1",
-        "planned": "2026-02-01",
+        "planned": "2026-12-01",
     }
 
 
@@ -122,7 +122,6 @@ def dataset(desk: Desk) -> dict[str, Any]:
     c1 = file(desk, sh(12, 31, 10), "Acme", "P1", "Solder bridges on U3 pins 4-5")
     c2 = file(desk, sh(12, 31, 11), "Acme", "P1", "Bridged solder joints on U3, lot 0212")
     assert c2.recurrence is not None and c2.recurrence["ref"] == c1.ref
-    desk.link_recurrence(c2.id, TQ, sh(12, 31, 12))
 
     ours_to_corrective(desk, c1.id, sh(12, 31, 11), "appearance", "B")
     ours_to_corrective(desk, c2.id, sh(12, 31, 13), "appearance", "A")
@@ -138,6 +137,7 @@ def dataset(desk: Desk) -> dict[str, Any]:
 
     desk.submit_corrective_action(c2.id, PROD, sh(1, 5, 9), ca("method"))
     desk.submit_preventive_action(c2.id, PROD, sh(1, 5, 10), PA)
+    desk.link_recurrence(c2.id, TQ, sh(1, 5, 11))  # at approval: it takes nothing more
 
     c3 = file(desk, sh(1, 2, 10), "Beta", "P2", "Cartons crushed in transit, 12 boxes")
     desk.confirm_information(c3.id, TQ, sh(1, 4, 9), {"category": "packaging"})
@@ -317,3 +317,39 @@ def test_categories_are_configurable_with_names_in_both_languages() -> None:
     with pytest.raises(SettingsError) as e:
         load_settings({**base, "COMPLAINT_CATEGORIES": "Bad Code=x;ok=OK;ok=again"}, dotenv=False)
     assert len(e.value.problems) == 2
+
+
+def test_linked_complaints_share_one_investigation(database_url: str) -> None:
+    """One corrective and preventive report serves both; approval, the customer's answer
+    and closure stay each complaint's own."""
+    desk = desk_for(database_url)
+    first = file(desk, sh(3, 2, 9), "Acme", "P1", "Solder bridges on U3 pins 4-5")
+    second = file(desk, sh(3, 2, 10), "Acme", "P1", "Bridged joints on U3")
+    desk.link_recurrence(second.id, TQ, sh(3, 2, 11))
+    ours_to_corrective(desk, first.id, sh(3, 2, 12), "appearance", "B")
+    ours_to_corrective(desk, second.id, sh(3, 2, 13), "appearance", "B")
+    assert desk.get_case(second.id).status == "corrective"  # nothing to take yet
+    desk.submit_corrective_action(first.id, PROD, sh(3, 3, 9), ca("machine"))
+    got = desk.get_case(second.id)
+    assert got.status == "preventive" and got.ca_done_at == sh(3, 3, 9)
+    shared = got.latest_report("corrective").data
+    assert (shared["shared_from"], shared["shared_version"], shared["category"]) == (
+        first.ref,
+        1,
+        "machine",
+    )
+    desk.submit_preventive_action(first.id, PROD, sh(3, 3, 10), PA)
+    got = desk.get_case(second.id)
+    assert got.status == "approval" and got.pa_done_at == sh(3, 3, 10)
+    assert got.events[-1].kind == "investigation_shared"
+    # each keeps its own approval: management sends the second back …
+    desk.reject_report(second.id, MGR, sh(3, 3, 11), {"reason": "say more about lot 0212"})
+    assert desk.get_case(second.id).status == "corrective"  # not the same version again
+    # … and a new version of the shared corrective report reaches it
+    desk.submit_corrective_action(first.id, PROD, sh(3, 3, 12), ca("method"))
+    got = desk.get_case(second.id)
+    assert got.status == "preventive"
+    assert got.latest_report("corrective").data["shared_version"] == 2
+    desk.approve_report(first.id, MGR, sh(3, 3, 13), {})
+    assert desk.get_case(first.id).status == "approved"
+    assert desk.get_case(second.id).status == "preventive"  # its own approval to come

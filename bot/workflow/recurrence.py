@@ -158,7 +158,17 @@ def name_suggestions(s: Session, field: str, query: str) -> list[str]:
 
 
 class RecurrenceDesk(DeskBase):
-    """The desk's side: suggestions for the form, and Technical Quality's link."""
+    """The desk's side: suggestions for the form, Technical Quality's link, and the shared
+    investigation of linked complaints (bot/workflow/investigation.py, a desk hook)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scheduler_hooks.append(self._share_investigation)
+
+    def _share_investigation(self, s: Session, case: Case, now: datetime) -> None:
+        from bot.workflow.investigation import share_investigation
+
+        share_investigation(self, s, case, now)
 
     def suggest_names(self, field: str, query: str) -> list[str]:
         with self.readers() as s:
@@ -193,6 +203,7 @@ class RecurrenceDesk(DeskBase):
             self._event(s, primary, actor, "recurrence_linked", {"from": case.ref}, now)
             effects.card_update(s, case, now)
             effects.thread_post(s, case, now, event_id=ev.id)
+            self._after_change(s, case, now)  # takes the joined case's reports if due
             s.flush()
             return self._reload(s, case.id)
 

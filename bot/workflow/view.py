@@ -150,6 +150,7 @@ EVENT_TITLES = {
     # issue 14
     "link_recurrence": "linked this complaint to the earlier case's investigation",
     "recurrence_linked": "a later complaint joined this investigation",
+    "investigation_shared": "took the report of the investigation this complaint joined",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.modals import confirm_dialog
+from blocks.recurrence import recurrence_blocks
 from blocks.text import (
     cap_blocks,
     context,
@@ -136,6 +137,7 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     ]
     if flags:
         blocks.append(context("  ·  ".join(flags)))
+    blocks.extend(recurrence_blocks(vm))  # issue 14 hook: "possibly the same problem as …"
     if vm["closure"]:
         blocks.append(
             context(

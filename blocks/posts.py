@@ -28,6 +28,8 @@ HELP = (
     "• `/complaint report CC-2026-0001` — the latest improvement report (PDF) by direct message\n"
     "• `/complaint register [2026-03 | 2026-01-01..2026-03-31] [severity:A unit:…]` — the "
     "complaint register (XLSX and CSV) by direct message (Technical Quality, Management)\n"
+    "• `/complaint stats [month | quarter | 2026-Q1 | 2026-01-01..2026-03-31]` — the "
+    "complaint figures, with charts by direct message (Technical Quality, Management)\n"
     "• `/complaint help` — this help\n"
     "Every step after intake happens with the buttons on the case card in the complaints "
     "channel; discuss the case in its thread."

@@ -74,6 +74,13 @@ SLACK_SETTINGS = (
     "COMPLAINTS_CHANNEL",
 )
 LANGUAGES = ("en", "zh-CN")
+# issue 14: complaint categories, `code=English|中文` separated by `;` (COMPLAINT_CATEGORIES)
+DEFAULT_CATEGORIES = (
+    "appearance=Appearance|外观;dimension=Dimension|尺寸;function=Function|功能;"
+    "material=Material|材料;packaging=Packaging|包装;labelling=Labelling|标识;"
+    "documents=Documents|文件;delivery=Delivery|交付;service=Service|服务"
+)
+_CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 class SettingsError(ValueError):
@@ -185,6 +192,12 @@ class Settings:
     lot_check_working_days: int = 5
     step_clock_reminders: bool = True  # false: only the two reply deadlines remind
     # --- end of step clocks ---
+    # issue 14: (code, English name, Chinese name) per complaint category; the monthly KPI
+    # report to the management channel on the first working day of a month
+    categories: tuple[tuple[str, str, str], ...] = field(
+        default_factory=lambda: parse_categories(DEFAULT_CATEGORIES, [])
+    )
+    monthly_report: bool = True
 
     @property
     def socket_mode(self) -> bool:
@@ -313,6 +326,32 @@ def _units(value: str, problems: list[str]) -> dict[str, RoleMembers]:
             continue
         units[name] = _members(f"RESPONSIBLE_UNITS[{name}]", ids, problems)
     return units
+
+
+def parse_categories(value: str, problems: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """`code=English|中文;…`: the code is what is stored, the names are what people see."""
+    out: list[tuple[str, str, str]] = []
+    for entry in (e.strip() for e in value.split(";")):
+        if not entry:
+            continue
+        code, sep, names = entry.partition("=")
+        code = code.strip()
+        en, _bar, zh = names.partition("|")
+        en, zh = en.strip(), zh.strip() or en.strip()
+        if not sep or not _CATEGORY_CODE.match(code) or not en:
+            problems.append(
+                f"COMPLAINT_CATEGORIES: {entry[:60]!r} is not code=English name|中文名 "
+                "(code: lower-case letters, digits, _)"
+            )
+        elif len(en) > 60 or len(zh) > 60:
+            problems.append(f"COMPLAINT_CATEGORIES: the names of {code!r} exceed 60 characters")
+        elif any(c == code for c, _e, _z in out):
+            problems.append(f"COMPLAINT_CATEGORIES: {code!r} is given twice")
+        else:
+            out.append((code, en, zh))
+    if not out and not problems:
+        problems.append("COMPLAINT_CATEGORIES: give at least one category")
+    return tuple(out)
 
 
 def _bool(name: str, value: str, problems: list[str]) -> bool:
@@ -532,6 +571,8 @@ def _load(env: Mapping[str, str]) -> Settings:
         step_clock_reminders=_bool(
             "STEP_CLOCK_REMINDERS", get("STEP_CLOCK_REMINDERS", "true"), problems
         ),
+        categories=parse_categories(get("COMPLAINT_CATEGORIES", DEFAULT_CATEGORIES), problems),
+        monthly_report=_bool("MONTHLY_REPORT", get("MONTHLY_REPORT", "true"), problems),
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

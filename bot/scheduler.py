@@ -53,6 +53,8 @@ class ReminderScheduler:
         try:
             self.bot.in_flight.yield_to_requests()
             result = run_tick(self.bot.desk, self.bot.desk.now())
+            if self.bot.desk.monthly_report(self.bot.desk.now()):  # issue 14: once a month
+                self.bot.sender.wake()
         except Exception:
             log.exception("reminder tick failed")
             return None

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.sandbox.fakeslack import validate_view
 from tests.conftest import MGR, MKT, OUTSIDER, PROD, TQ, TQ2, Running
-from tests.procedure import case_now, take, walk_to_approval
+from tests.procedure import CONFIRM, case_now, take, walk_to_approval
 from tests.slackclient import TEAM
 from tests.test_intake import file_complaint
 from tests.test_paths import home_lists, open_home
@@ -92,7 +92,13 @@ def test_home_button_takes_the_step_and_every_concerned_home_is_refreshed(runnin
     assert ("home_new_complaint", "new") in buttons(view)
 
     mark = len(r.fake.calls_to("views.publish"))
+    opened = len(r.fake.calls_to("views.open"))
     click_home(r, TQ, "step:confirm_information", value)
+    # the button opens the step's form (the category, issue 14), as on the card
+    form = r.fake.calls_to("views.open")[opened:]
+    assert form, "the Home button opened no form"
+    assert r.client.submit(TQ, form[-1].args["view"], CONFIRM).status == 200
+    r.settle()
     assert case_now(r, case.id).status == "responsibility"
     # nobody opened Home again: the change republished TQ's and the reporter's
     tq_now = published_to(r, TQ, mark)

@@ -50,7 +50,7 @@ def test_customer_fault_complaint_closes_as_not_ours(running) -> None:
     r = running
     case = file_complaint(r)
     assert card_buttons(r, case) == ["step:confirm_information", "step:request_information"]
-    take(r, TQ, case.id, "confirm_information", expect_modal=False)
+    take(r, TQ, case.id, "confirm_information", expect_modal=True)
     assert card_buttons(r, case_now(r, case.id)) == ["step:decide_responsibility"]
     take(
         r,

@@ -135,7 +135,6 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     card = page.state(TQ)["messages"][COMPLAINTS][0]
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
     confirm = next(e for e in actions["elements"] if e["action_id"] == "step:confirm_information")
-    assert confirm["confirm"]["title"]["text"] == "Information complete?"
     page.post(
         "click",
         user=TQ,
@@ -144,6 +143,10 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
         channel=COMPLAINTS,
         message_ts=card["ts"],
     )
+    # the confirmation's form: the complaint's category (issue 14)
+    modal = page.modal(TQ)
+    assert modal is not None and modal["view"]["callback_id"] == "step:confirm_information"
+    page.post("submit", user=TQ, view_id=modal["view"]["id"], answers={"category": "function"})
     card = page.state(TQ)["messages"][COMPLAINTS][0]
     assert "Responsibility to decide" in json.dumps(card["blocks"], ensure_ascii=False)
     decide = next(

@@ -82,6 +82,12 @@ def register(app: App, sv: Services) -> None:
             ack(**_register(sv, user_id, rest.strip()))
             sv.wake()
             return
+        if sub == "stats":  # issue 14 hook
+            from bot.handlers.quality import stats_reply
+
+            ack(**stats_reply(sv, user_id, rest.strip()))
+            sv.wake()
+            return
         if sub == "list":  # issue 12: the to-do, or a filter (bot/slack/home.py)
             ack(**Home(sv.desk, sv.gateway, sv.directory).list_reply(user_id, rest))
             return

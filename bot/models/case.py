@@ -53,6 +53,10 @@ class Case(Base):
         Index("ix_cases_reporter_open", "reporter_id", "is_open"),
         # every threaded message in the channel looks its case up by the card's ts
         Index("ix_cases_card", "channel_id", "card_ts"),
+        # issue 14: KPIs by period, the recurrence search, linked complaints (0007)
+        Index("ix_cases_received", "received_at"),
+        Index("ix_cases_customer_product", "customer", "product"),
+        Index("ix_cases_linked", "linked_to_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +93,13 @@ class Case(Base):
     units: Mapped[list[str]] = mapped_column(JSON, default=list)
     severity: Mapped[str | None] = mapped_column(String(1), nullable=True)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    # issue 14 (migration 0007): the complaint category Technical Quality chose at
+    # confirmation (COMPLAINT_CATEGORIES); the past case this one may repeat, found at
+    # intake ({id, ref, closed, cause}); the case whose investigation it joined
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
 
     # deadlines (PROCEDURE.md, Deadlines); cleared when their step is done
     ca_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

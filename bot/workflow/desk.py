@@ -238,6 +238,10 @@ class DeskBase:
             self.set_reply_deadlines(case, now)
             s.add(case)
             s.flush()
+            # issue 14 hook: a likely earlier case of the same problem, shown on the card
+            from bot.workflow.recurrence import note_recurrence
+
+            note_recurrence(s, case, self.tz)
             data = {
                 "customer": case.customer,
                 "product": case.product,

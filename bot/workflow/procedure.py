@@ -16,8 +16,11 @@ from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.evidence import record_files
+from bot.workflow.kpi import KpiDesk
 from bot.workflow.records import RecordsDesk
+from bot.workflow.recurrence import RecurrenceDesk
 from bot.workflow.roles import SYSTEM, Actor
+from bot.workflow.taxonomy import check_category
 from bot.workflow.text import clean_text
 from bot.workflow.view import owners, report_version
 
@@ -25,7 +28,7 @@ log = logging.getLogger(__name__)
 S = Status
 
 
-class Desk(RecordsDesk, DeskBase):
+class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
     """The complaint desk. Handlers, the scheduler, the CLI and tests all drive it."""
 
     def run(
@@ -105,14 +108,17 @@ class Desk(RecordsDesk, DeskBase):
         **kw: Any,
     ) -> Case:
         note = st.reason_only(data or {}, "note", required=False)
-        return self.run(
-            "confirm_information",
-            case_id,
-            actor,
-            now,
-            lambda s, c: (S.RESPONSIBILITY, {"note": note}),
-            **kw,
-        )
+        # issue 14 hook: the category chosen on the form, which always has the field (a
+        # caller without the form, such as the CLI or an older queued click, sets none)
+        form = data is not None and "category" in data
+
+        def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            # checked once the state is known right (a stale form says so, not "choose")
+            category = check_category(data or {}, self.settings.categories) if form else None
+            c.category = category
+            return S.RESPONSIBILITY, {"note": note, "category": category}
+
+        return self.run("confirm_information", case_id, actor, now, apply, **kw)
 
     def request_information(
         self, case_id: int, actor: Actor, now: datetime, data: dict[str, Any], **kw: Any

@@ -1,7 +1,7 @@
 """clocks: the clock of the step a case waits for, and its corrective actions' dates
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.models.base
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

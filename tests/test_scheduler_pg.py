@@ -89,11 +89,15 @@ def file(desk: Desk, at: datetime, i: int) -> int:
 
 
 def to_containment(desk: Desk, case_id: int, at: datetime, severity: str) -> None:
-    desk.confirm_information(case_id, TQ, at)
-    desk.decide_responsibility(
-        case_id, TQ, at, {"party": "ours", "units": ["production"], "reason": "x"}
+    desk.take("confirm_information", case_id, TQ, at)
+    desk.take(
+        "decide_responsibility",
+        case_id,
+        TQ,
+        at,
+        {"party": "ours", "units": ["production"], "reason": "x"},
     )
-    desk.classify_severity(case_id, TQ, at, {"severity": severity})
+    desk.take("classify_severity", case_id, TQ, at, {"severity": severity})
 
 
 def run_in_threads(workers: list[Callable[[], None]]) -> None:
@@ -203,7 +207,7 @@ def test_steps_racing_ticks_neither_deadlock_nor_double_up(
         desk, eng = new_desk(lambda: moment)
         try:
             for cid in ids:
-                desk.submit_corrective_action(cid, TQ, moment, CORRECTIVE)
+                desk.take("submit_corrective_action", cid, TQ, moment, CORRECTIVE)
         finally:
             done.set()
             eng.dispose()

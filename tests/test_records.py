@@ -230,6 +230,6 @@ def test_register_cells_are_typed_in_local_time(running: Running) -> None:
     assert row["Quantity"] == 1200 and isinstance(row["Quantity"], int)
     assert row["Working days to corrective reply"] == 0.0
     assert row["Corrective on time (≤ 1)"] is True and row["Preventive on time (≤ 3)"] is True
-    assert row["Root cause (4M1E)"] == "Machine (机)" and row["Status"] == "Approved — to send"
+    assert row["Root cause (4M1E)"] == "Machine" and row["Status"] == "Approved — to send"
     assert row["Closed"] is None and row["Rework loops"] == 0
     assert row["Responsible units"] == "production"

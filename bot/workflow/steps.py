@@ -9,110 +9,68 @@ buttons, the thread post and the timeline read the declaration.
 
 Adding a step: one `Step(...)` in `STEPS` below (with its `apply`), plus its Chinese in
 bot/locale/zh_CN/LC_MESSAGES/messages.po. A new state also needs its `Status` member
-(bot/models/case.py) and its row in `STATES`.
+(bot/models/case.py) and its row in `STATES` (bot/workflow/states.py); a new option
+table goes in bot/workflow/options.py. What a declaration is made of (`Step`, `Move`,
+`Show`, `Effect`) is in bot/workflow/transition.py.
 
 Every word here is an English msgid marked with `N_`; renderers translate with `_()`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.i18n import N_, _
-from bot.models import Case, LotCheck, Report, Status
-from bot.workflow.errors import InvalidInput
-from bot.workflow.fields import DateRule, Field, Kind, clean_fields
-from bot.workflow.intake import INTAKE, RECEIVED_VIA
+from bot.models import Case, LotCheck, Status
+from bot.workflow.fields import DateRule, Field, Kind
+from bot.workflow.intake import INTAKE
+from bot.workflow.options import (
+    CAUSE_CATEGORIES,
+    CLEAN_LOTS_TO_CLOSE,
+    CLOSURE,
+    DISPOSITIONS,
+    DOCUMENTS,
+    SEND_METHODS,
+    SEVERITIES,
+    SEVERITY_TEXT,
+    STOCK_PLACES,
+    TABLES,
+)
 from bot.workflow.roles import Actor, Role
+from bot.workflow.states import NEXT_OWNER, NEXT_STEP_TEXT, STATES, STATUS_LABEL, State
+from bot.workflow.transition import Effect, Fmt, Move, Show, Step, validate
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+# the names other modules read from here
+__all__ = [
+    "CAUSE_CATEGORIES",
+    "CLEAN_LOTS_TO_CLOSE",
+    "CLOSURE",
+    "DISPOSITIONS",
+    "DOCUMENTS",
+    "EVENT_TITLES",
+    "NEXT_OWNER",
+    "NEXT_STEP_TEXT",
+    "SEND_METHODS",
+    "SEVERITIES",
+    "SEVERITY_TEXT",
+    "STATES",
+    "STATUS_LABEL",
+    "STEPS",
+    "TABLES",
+    "Effect",
+    "Move",
+    "State",
+    "Step",
+    "available_steps",
+    "main_step",
+    "report_version",
+    "shows",
+    "validate",
+]
 
 S = Status
 F, K = Field, Kind
-
-# --- option tables (value -> English msgid); forms, posts and records show them ---------
-
-SEVERITIES = {"A": N_("A — critical"), "B": N_("B — major"), "C": N_("C — minor")}
-SEVERITY_TEXT = {
-    "A": N_(
-        "Loss of function or performance; a hazard or latent risk to personal safety; a "
-        "breach of law, regulation or industry rules; major loss to the customer; serious "
-        "damage to our reputation."
-    ),
-    "B": N_(
-        "Degraded function or performance; affects normal use or operation; direct loss to "
-        "the customer; damages the customer's confidence."
-    ),
-    "C": N_(
-        "Anything else: cosmetic defects that do not affect function or performance and "
-        "cause the customer no direct loss."
-    ),
-}
-CAUSE_CATEGORIES = {
-    "people": N_("People"),
-    "machine": N_("Machine"),
-    "material": N_("Material"),
-    "method": N_("Method"),
-    "environment": N_("Environment"),
-}
-DISPOSITIONS = {
-    "rework": N_("Rework"),
-    "sort": N_("Sort / 100% inspection"),
-    "scrap": N_("Scrap"),
-    "return": N_("Return to supplier"),
-    "concession": N_("Accept as is (concession)"),
-    "none": N_("No stock affected"),
-}
-DOCUMENTS = {
-    "work_instruction": N_("Work instruction"),
-    "control_plan": N_("Control plan"),
-    "fmea": N_("FMEA (failure mode analysis)"),
-    "fixture": N_("Fixture / mistake-proofing"),
-    "training": N_("Training"),
-    "inspection": N_("Inspection standard"),
-}
-CLOSURE = {
-    "A": N_("Actions carried out and shown to work"),
-    "B": N_("Three lots in a row without the same problem"),
-    "not_ours": N_("Not our responsibility (customer informed)"),
-}
-CLEAN_LOTS_TO_CLOSE = 3
-# how the approved report went to the customer ("Sent to customer")
-SEND_METHODS = {
-    "email": N_("E-mail"),
-    "portal": N_("Customer portal"),
-    "in_person": N_("In person"),
-}
-PARTIES = {"ours": N_("Our company"), "customer": N_("The customer")}
-ANSWERS = {"yes": N_("Accepted"), "no": N_("Not accepted: new countermeasures needed")}
-LOT_RESULTS = {"ok": N_("No recurrence"), "same_problem": N_("Same problem: actions not effective")}
-STOCK_PLACES = {
-    "warehouse": N_("In our warehouse"),
-    "transit": N_("On the way to the customer"),
-    "customer": N_("At the customer"),
-}
-
-TABLES: dict[str, dict[str, str]] = {
-    "severity": SEVERITIES,
-    "severity_text": SEVERITY_TEXT,
-    "category": CAUSE_CATEGORIES,
-    "disposition": DISPOSITIONS,
-    "documents": DOCUMENTS,
-    "closure": CLOSURE,
-    "closure_choice": {k: v for k, v in CLOSURE.items() if k in ("A", "B")},
-    "send_method": SEND_METHODS,
-    "party": PARTIES,
-    "answer": ANSWERS,
-    "lot_result": LOT_RESULTS,
-    "via": RECEIVED_VIA,
-    "stock_places": STOCK_PLACES,
-}
-
 
 # --- who -------------------------------------------------------------------------------
 
@@ -139,105 +97,6 @@ def _mgmt(a: Actor, c: Case) -> bool:
 
 TQ_TEXT = N_("Technical Quality")
 UNIT_TEXT = N_("the responsible unit or Technical Quality")
-
-
-# --- the parts of a declaration ----------------------------------------------------------
-
-
-class Fmt(enum.StrEnum):
-    """How a thread post shows one recorded value."""
-
-    TEXT = "text"
-    OPTION = "option"  # a value (or list of values) of an option table
-    USER = "user"
-    DATE = "date"
-    NUMBER = "number"
-    FLAG = "flag"  # a line with the label alone when true
-    WHYS = "whys"  # numbered lines
-    STOCK = "stock"  # containment: quantity and disposition per place
-    MEASURES = "measures"  # preventive: one line per 4M1E direction
-
-
-@dataclass(frozen=True)
-class Show:
-    """One line of a step's thread post: `data[key]` under `label`."""
-
-    key: str
-    label: str
-    fmt: Fmt = Fmt.TEXT
-    table: str = ""
-
-
-class Effect(enum.StrEnum):
-    """What a step causes besides the card update and the thread post (procedure.py)."""
-
-    ALERT_SEVERITY_A = "alert_severity_a"  # management is alerted to a severity-A case
-    ASK_APPROVAL = "ask_approval"  # managers get the approval DM while it awaits approval
-    UPLOAD_REPORT = "upload_report"  # the approved report goes into the thread
-    UPLOAD_ARCHIVE = "upload_archive"  # the closing records go into the thread
-
-
-@dataclass
-class Move:
-    """A step being applied under the case's lock: `data` is the checked input and becomes
-    the audit event's data; `apply` functions change the case and add to it."""
-
-    case: Case
-    actor: Actor
-    now: datetime
-    data: dict[str, Any]
-    session: Session
-    clocks: Any  # the desk: `rework(case, now)`, `restart(case, now)`
-
-    def rework(self) -> None:
-        """Back to the responsible unit for new countermeasures, with fresh due dates."""
-        self.clocks.rework(self.case, self.now)
-        self.data["loop"] = self.case.rework_count
-
-    def add_report(self, kind: str) -> Report:
-        report = Report(
-            case_id=self.case.id,
-            kind=kind,
-            version=1 + sum(1 for r in self.case.reports if r.kind == kind),
-            data=dict(self.data),
-            author=self.actor.user_id,
-            created_at=self.now,
-        )
-        self.case.reports.append(report)
-        self.data["version"] = report.version
-        return report
-
-
-Check = Callable[[dict[str, Any], dict[str, str], Case, tuple[str, ...]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    sources: frozenset[Status]
-    targets: frozenset[Status]  # where it may lead (`apply` says which)
-    who: Callable[[Actor, Case], bool]
-    who_text: str
-    label: str  # the button, ≤ 30 characters in both languages
-    event: str  # "<person> <event>" in the thread and the timeline
-    apply: Callable[[Move], Status]
-    fields: tuple[Field, ...] = ()
-    check: Check | None = None  # rules across fields; shapes the recorded data
-    title: str = ""  # modal title, ≤ 24
-    submit: str = ""  # modal submit, ≤ 24
-    intro: str = ""  # a line above the form; may use {report_version}, {clean_lots}…
-    explain: str = ""  # an option table listed above the form (severity)
-    confirm: tuple[str, str] | None = None  # no form: Slack's confirm dialog (title, text)
-    main_in: frozenset[Status] = frozenset()  # the card's one primary button in these states
-    danger: bool = False
-    effects: tuple[Effect, ...] = ()
-    shows: tuple[Show, ...] = ()
-    needs_reports: bool = False  # its form names the report version
-
-    @property
-    def has_form(self) -> bool:
-        """Steps with a confirm dialog act on the click; the others open their form."""
-        return self.confirm is None
 
 
 def _step(
@@ -938,100 +797,6 @@ def shows(kind: str) -> tuple[Show, ...]:
     """What the thread post and timeline show of an event of this kind."""
     step = STEPS.get(kind)
     return step.shows if step else OTHER_EVENTS.get(kind, ("", ()))[1]
-
-
-def validate(
-    step: Step, data: dict[str, Any], *, case: Case, today: date, units: tuple[str, ...]
-) -> dict[str, Any]:
-    """The step's form answers, checked: its fields, then its own rules. Raises
-    InvalidInput with one translated message per bad field; returns the recorded data."""
-    errors: dict[str, str] = {}
-    tables = {**TABLES, "units": {u: u for u in units}}
-    clean = clean_fields(step.fields, data or {}, today=today, tables=tables, errors=errors)
-    if step.check is not None:
-        clean = step.check(clean, errors, case, units)
-    if errors:
-        raise InvalidInput(errors)
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in clean.items()}
-
-
-# --- states: what each one is called and who owns the next step --------------------------
-
-
-@dataclass(frozen=True)
-class State:
-    label: str
-    next_text: str
-    owners: tuple[str, ...] = field(default=())  # mention targets; "reporter", "units"
-
-
-STATES: dict[Status, State] = {
-    S.RECEIVED: State(
-        N_("Received"),
-        N_("Technical Quality confirms the information is complete"),
-        ("role:quality",),
-    ),
-    S.INFO_REQUESTED: State(
-        N_("Waiting for information"),
-        N_("The reporter adds the missing information"),
-        ("reporter",),
-    ),
-    S.RESPONSIBILITY: State(
-        N_("Responsibility to decide"),
-        N_("Technical Quality decides responsibility"),
-        ("role:quality",),
-    ),
-    S.CUSTOMER_NOTICE: State(
-        N_("Customer's responsibility — informing"),
-        N_("Marketing tells the customer (tactfully) and confirms"),
-        ("reporter", "role:marketing"),
-    ),
-    S.SEVERITY: State(
-        N_("Severity to classify"),
-        N_("Technical Quality classifies severity A/B/C"),
-        ("role:quality",),
-    ),
-    S.CONTAINMENT: State(
-        N_("Immediate containment"),
-        N_("The responsible unit checks stock and records the immediate containment"),
-        ("units",),
-    ),
-    S.CORRECTIVE: State(
-        N_("Corrective action"),
-        N_("The responsible unit submits the corrective-action report"),
-        ("units",),
-    ),
-    S.PREVENTIVE: State(
-        N_("Preventive action"),
-        N_("The responsible unit submits the preventive-action report"),
-        ("units",),
-    ),
-    S.APPROVAL: State(
-        N_("Awaiting management approval"),
-        N_("Management approves or rejects the improvement report"),
-        ("role:management",),
-    ),
-    S.APPROVED: State(
-        N_("Approved — to send"),
-        N_("Technical Quality sends the approved report to the customer"),
-        ("role:quality",),
-    ),
-    S.CUSTOMER_REVIEW: State(
-        N_("With the customer"),
-        N_("Marketing records the customer's answer"),
-        ("reporter", "role:marketing"),
-    ),
-    S.VERIFICATION: State(
-        N_("Verifying effectiveness"),
-        N_("Technical Quality checks later lots and closes when the actions work"),
-        ("role:quality",),
-    ),
-    S.CLOSED: State(N_("Closed"), N_("Nothing — the case is closed and archived")),
-}
-# the same, by the names other modules use
-STATUS_LABEL: dict[Status, str] = {s: st.label for s, st in STATES.items()}
-NEXT_STEP_TEXT: dict[Status, str] = {s: st.next_text for s, st in STATES.items()}
-NEXT_OWNER: dict[Status, list[str]] = {s: list(st.owners) for s, st in STATES.items()}
 
 
 def available_steps(case: Case) -> list[Step]:

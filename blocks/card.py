@@ -21,7 +21,6 @@ from blocks.text import (
 from bot.i18n import N_, _, fmt_date, fmt_number
 
 SEVERITY_ICON = {"A": ":red_circle:", "B": ":large_orange_circle:", "C": ":large_yellow_circle:"}
-DEADLINE_LABEL = {"corrective": N_("Corrective"), "preventive": N_("Preventive")}
 
 
 def severity_badge(code: str | None, label: str | None) -> str:
@@ -94,10 +93,7 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
     resp = {"ours": _("Ours"), "customer": _("The customer's")}.get(vm["responsibility"] or "", "—")
     if vm["units"]:
         resp += " — " + ", ".join(escape(u) for u in vm["units"])
-    deadlines = [
-        _("{what}: {when}", what=_(DEADLINE_LABEL.get(what, what)), when=when(due))
-        for what, due in vm["deadlines"]
-    ]
+    deadlines = [_("{what}: {when}", what=_(what), when=when(due)) for what, due in vm["deadlines"]]
     status = escape(_(vm["status_label"]))
     if vm["overdue"]:
         status = ":warning: " + _("{status} — *overdue*", status=status)

@@ -104,7 +104,7 @@ def vm(**text: str) -> dict:
             {"name": n, "label": s.label, "style": "primary", "confirm": s.confirm}
             for n, s in STEPS.items()
         ],
-        "deadlines": [("corrective", NOW)],
+        "deadlines": [("Corrective", NOW)],
         "severity_label": "A — critical",
         "channel": COMPLAINTS,
         "card_ts": "1.2",

@@ -15,6 +15,7 @@ from blocks.modals import step_modal
 from blocks.posts import thread_post
 from bot.i18n import _, use_locale
 from bot.models import Case, Inbox, Status
+from bot.workflow.states import CLOCK_NAMES
 from bot.workflow.steps import STATES, STEPS, TABLES, available_steps, shows
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MGR, PROD, TQ
@@ -59,6 +60,7 @@ def declared_words() -> list[tuple[str, str, int]]:
         out += [(s.name, x.label, 3000) for x in shows(s.name)]
     for status, state in STATES.items():
         out += [(status.value, state.label, 150), (status.value, state.next_text, 3000)]
+    out += [("clock", name, 75) for name in CLOCK_NAMES.values()]
     for name, table in TABLES.items():
         out += [(name, label, 75 if name != "severity_text" else 3000) for label in table.values()]
     return out

@@ -57,7 +57,7 @@ class DeskBase:
         self.calendar = calendar or make_calendar(settings)
         self.tz = ZoneInfo(settings.timezone)
         self.scheduler_hooks: list[Callable[[Session, Case, datetime], None]] = []
-        # requests Slack was told are accepted, done after the ack (bot/handlers/work.py)
+        # requests Slack was told are accepted, done after the ack (`InboxWorker`, same module)
         self.inbox = RequestInbox(self.sessions, self.readers)
 
     def now(self) -> datetime:

@@ -55,7 +55,7 @@ class Desk(RecordsDesk, DeskBase):
             clean = self.validate(step, data, case, now)
             if request_key and not self.claim_request(s, request_key, now):
                 raise WrongState(_("This was already submitted. Nothing was changed."))
-            before = case.status
+            before = Status(case.status).value
             move = st.Move(case, actor, now, clean, s, self)
             new_status = step.apply(move)
             case.status = new_status

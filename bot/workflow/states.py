@@ -87,3 +87,8 @@ STATES: dict[Status, State] = {
 STATUS_LABEL: dict[Status, str] = {s: st.label for s, st in STATES.items()}
 NEXT_STEP_TEXT: dict[Status, str] = {s: st.next_text for s, st in STATES.items()}
 NEXT_OWNER: dict[Status, list[str]] = {s: list(st.owners) for s, st in STATES.items()}
+
+
+# what each of a case's running clocks (bot/models/case.py `CLOCKS`) is called on the card;
+# a module that registers a clock adds its name here
+CLOCK_NAMES: dict[str, str] = {"corrective": N_("Corrective"), "preventive": N_("Preventive")}

@@ -8,6 +8,7 @@ from typing import Any
 from bot.models import Case, CaseEvent, Status
 from bot.workflow import steps as st
 from bot.workflow.intake import RECEIVED_VIA
+from bot.workflow.states import CLOCK_NAMES
 from bot.workflow.steps import report_version
 
 __all__ = ["EVENT_TITLES", "LABELS", "case_view", "event_view", "owners", "report_version"]
@@ -46,7 +47,10 @@ def case_view(
         "severity": case.severity,
         "severity_label": st.SEVERITIES.get(case.severity or "", ""),
         "severity_text": st.SEVERITY_TEXT.get(case.severity or "", ""),
-        "deadlines": [(d.what, d.due_at) for d in case.running_deadlines(now)],
+        # (name msgid, due) of each running clock, soonest first
+        "deadlines": [
+            (CLOCK_NAMES.get(d.what, d.what), d.due_at) for d in case.running_deadlines(now)
+        ],
         "ca_due_at": None if case.ca_done_at else case.ca_due_at,
         "pa_due_at": None if case.pa_done_at else case.pa_due_at,
         "ca_done_at": case.ca_done_at,

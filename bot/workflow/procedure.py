@@ -48,7 +48,7 @@ class Desk(RecordsDesk, DeskBase):
         transaction: lock the case, check who/where/staleness, check the answers, apply,
         record the audit event, queue the card update, the thread post and the step's
         effects. Every step has this one shape; what differs is in its declaration."""
-        step = self.step(name)
+        step = self.declaration(name)
         with self.transaction() as s:
             case = self._lock(s, case_id)
             self.check_may_take(step, case, actor, expected_step)
@@ -73,7 +73,8 @@ class Desk(RecordsDesk, DeskBase):
 
     # --- the one check of who may take a step, where, and whether the click is stale ------
     @staticmethod
-    def step(name: str) -> st.Step:
+    def declaration(name: str) -> st.Step:
+        """The step declared as `name`; a refusal a person can read for anything else."""
         found = st.STEPS.get(name)
         if found is None:
             raise WrongState(_("That button is not recognised. Nothing was changed."))
@@ -129,7 +130,7 @@ class Desk(RecordsDesk, DeskBase):
     ) -> None:
         """A submitted form, checked as `take` will check it, before it is accepted into
         the inbox: a person sees their mistakes on the form, while it is still open."""
-        step = self.step(name)
+        step = self.declaration(name)
         case = self.get_case(case_id, full=step.needs_reports)
         self.check_may_take(step, case, actor, seen_step)
         self.validate(step, data, case, self.now())
@@ -144,9 +145,11 @@ class Desk(RecordsDesk, DeskBase):
         self.set_reply_deadlines(case, now, rework=True)
 
     def restart(self, case: Case, now: datetime) -> None:
+        """Fresh reply deadlines without a rework loop (a reopened not-ours case)."""
         self.set_reply_deadlines(case, now, rework=True)
 
     def today(self, now: datetime) -> date:
+        """The company's local date at `now` (form dates are checked against it)."""
         return now.astimezone(self.tz).date()
 
     # --- the thread ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.models import Case, Report, Status
 from bot.workflow.errors import InvalidInput
@@ -55,6 +55,16 @@ class Effect(enum.StrEnum):
     UPLOAD_ARCHIVE = "upload_archive"  # the closing records go into the thread
 
 
+class Clocks(Protocol):
+    """What a step may ask of the desk's calendar (bot/workflow/procedure.Desk)."""
+
+    def rework(self, case: Case, now: datetime) -> None: ...
+
+    def restart(self, case: Case, now: datetime) -> None: ...
+
+    def today(self, now: datetime) -> date: ...
+
+
 @dataclass
 class Move:
     """A step being applied under the case's lock: `data` is the checked input and becomes
@@ -65,7 +75,7 @@ class Move:
     now: datetime
     data: dict[str, Any]
     session: Session
-    clocks: Any  # the desk: `rework(case, now)`, `restart(case, now)`
+    clocks: Clocks  # the desk
 
     def rework(self) -> None:
         """Back to the responsible unit for new countermeasures, with fresh due dates."""

@@ -55,18 +55,21 @@ def _value(
     if fmt == "number":
         return fmt_number(value) if isinstance(value, int) else user_text(value, limit)
     if fmt == "whys":
-        return "".join(f"\n  {i}. {user_text(w, 300)}" for i, w in enumerate(value, 1))
+        whys = value if isinstance(value, list) else [value]
+        return "".join(f"\n  {i}. {user_text(w, 300)}" for i, w in enumerate(whys, 1))
     if fmt == "stock":
         parts = []
         for where, place in table.items():
-            d = data.get(where) or {}
-            if d.get("quantity"):
+            d = data.get(where)
+            if isinstance(d, dict) and d.get("quantity"):
                 code = d.get("disposition", "")
                 disp = _(labels.get("disposition", {}).get(code, code))
                 parts.append(f"{escape(_(place))} {fmt_number(d['quantity'])}: {escape(disp)}")
         return "; ".join(parts) or None
     if fmt == "measures":
-        measures = data.get("measures") or {}
+        measures = data.get("measures")
+        if not isinstance(measures, dict):
+            return user_text(measures, limit) if measures else None
         lines = [
             f"\n  {escape(_(table.get(k, k)))}: {user_text(v, 400)}" for k, v in measures.items()
         ]

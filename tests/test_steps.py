@@ -217,3 +217,32 @@ def test_form_steps_and_buttons_both_go_through_the_inbox(running) -> None:
     ]
     assert rows[1].payload["data"]["reason"] == "misuse"
     assert case_now(r, case.id).status is Status.CUSTOMER_NOTICE
+
+
+# --- Block Kit limits in both languages -------------------------------------------------------
+
+
+def test_every_form_card_and_post_is_valid_block_kit_in_both_languages() -> None:
+    from bot.handlers.views import intake_view
+    from bot.sandbox.fakeslack import validate_blocks, validate_view
+
+    for locale in ("en", "zh-CN"):
+        with use_locale(locale):
+            assert validate_view(intake_view("C1")) == [], locale
+            for status in Status:
+                model = vm(status)
+                assert validate_blocks(case_card(model)["blocks"], surface="message") == []
+                for name, step in STEPS.items():
+                    if step.has_form:
+                        view = step_modal(step, model, labels=LABELS, units=["生产部"])
+                        assert validate_view(view) == [], (locale, name)
+                    data = {x.key: "x" for x in shows(name)}
+                    event = {
+                        "kind": name,
+                        "title": step.event,
+                        "actor": "U0TQ1",
+                        "data": {**data, "why": ["x"], "loop": 2},
+                        "shows": [(x.key, x.label, x.fmt.value, x.table) for x in shows(name)],
+                    }
+                    post = thread_post(model, event, ["role:quality", "unit:生产部"], LABELS)
+                    assert validate_blocks(post["blocks"], surface="message") == [], name

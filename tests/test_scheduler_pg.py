@@ -198,7 +198,7 @@ def test_steps_racing_ticks_neither_deadlock_nor_double_up(
     ids = [file(setup, sh(9, 30, 10), i) for i in range(20)]
     for cid in ids:
         to_containment(setup, cid, sh(9, 30, 11), "B")
-        setup.record_containment(cid, TQ, sh(9, 30, 11), {"actions": "sorted"})
+        setup.take("record_containment", cid, TQ, sh(9, 30, 11), {"actions": "sorted"})
     setup_engine.dispose()
     moment = sh(10, 9, 15, 30)  # the corrective "2h" nudge of every case is due
     done = threading.Event()

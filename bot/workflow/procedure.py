@@ -58,6 +58,8 @@ class Desk(RecordsDesk, DeskBase):
             before = Status(case.status).value
             move = st.Move(case, actor, now, clean, s, self)
             new_status = step.apply(move)
+            if new_status not in step.targets:  # the declaration is the contract
+                raise RuntimeError(f"{name} led to {new_status}, not one of its targets")
             case.status = new_status
             case.is_open = new_status.is_open
             case.step += 1

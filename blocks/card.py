@@ -112,7 +112,7 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
             _("Reported by"),
             _("{who}, received via {via}", who=user(vm["reporter"]), via=escape(_(vm["via"]))),
         ),
-        (_("Received"), when(vm["received_at"])),
+        (_("Received on"), when(vm["received_at"])),
         (_("Deadlines"), "\n".join(deadlines) or ("—" if not vm["is_open"] else _("none running"))),
     ]
 

@@ -103,7 +103,7 @@ def main() -> None:
     mkt = _median(lambda: build(MKT.user_id), args.runs)
     listing = _median(lambda: home.list_reply(TQ.user_id, ""), args.runs)
     for case_id in ids[:50]:
-        desk.confirm_information(case_id, TQ, clock[0])
+        desk.take("confirm_information", case_id, TQ, clock[0], {"category": "function"})
     with desk.readers() as s:
         after = s.scalar(select(func.count(Outbox.id)).where(Outbox.kind == "home_refresh"))
     print(f"database: {engine.dialect.name}, open cases: {args.cases}")

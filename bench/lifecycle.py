@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.common import MGR, MKT, PROD, SECRET, TQ, TQ2, bot_env, setup_fake
-from blocks.intake import intake_modal
 from bot.app import build
 from bot.config import load_settings
+from bot.handlers.views import intake_view
 from bot.models import Case
 from bot.sandbox.fakeslack import FakeSlack
 from tests.slackclient import SlackClient
@@ -87,7 +87,7 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
     assert reply.status == 200, reply.body
     bot.wait_idle(30)  # views.open is called after the ack
     view = fake.calls_to("views.open")[-1].args["view"]
-    assert view["callback_id"] == intake_modal()["callback_id"]
+    assert view["callback_id"] == intake_view()["callback_id"]
     reply = client.submit(MKT, view, {**GOOD, "urgent": ["urgent"]})
     requests += 1
     assert reply.status == 200 and not reply.body, reply.body

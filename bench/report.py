@@ -89,7 +89,7 @@ def case_with_events(desk: Desk, events: int) -> int:
     at = NOW
     for name, actor, data in steps:
         at += timedelta(minutes=7)
-        getattr(desk, name)(case.id, actor, at, data)
+        desk.take(name, case.id, actor, at, data)
     for i in range(events - len(steps) - 2):
         at += timedelta(minutes=3)
         files = [{"id": f"F{i:08d}", "name": f"照片-{i}.jpg"}] if i % 10 == 0 else []
@@ -101,7 +101,8 @@ def case_with_events(desk: Desk, events: int) -> int:
             message_ts=f"1772500000.{i:06d}",
             files=files,
         )
-    desk.close_case(
+    desk.take(
+        "close_case",
         case.id,
         TQ,
         at,

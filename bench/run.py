@@ -46,7 +46,7 @@ from bench.lifecycle import GOOD, count_calls_per_complaint
 from bench.load import BadReply, PhaseResult, TimedClient, expect, run_phase
 from bench.prefill import prefill, reset_database
 from bench.tick import load_run_tick, measure_tick
-from blocks.intake import intake_modal
+from bot.handlers.views import intake_view as intake_form_view
 from bot.models import Case, Inbox, Outbox, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +215,7 @@ class Server:
 
 def intake_view() -> dict[str, Any]:
     """The intake modal as Slack would echo it back (a JSON round trip, like the fake)."""
-    return json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+    return json.loads(json.dumps(intake_form_view(COMPLAINTS)))
 
 
 def machine_cpu() -> tuple[int, int]:

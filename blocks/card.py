@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from blocks.modals import confirm_dialog
@@ -18,13 +19,16 @@ from blocks.text import (
     user_text,
     when,
 )
+from bot.i18n import N_, _, fmt_date, fmt_number
 
-SEVERITY_BADGE = {
-    "A": ":red_circle: A — critical",
-    "B": ":large_orange_circle: B — major",
-    "C": ":large_yellow_circle: C — minor",
-}
-DANGER = {"reject_report", "reopen_case"}
+SEVERITY_ICON = {"A": ":red_circle:", "B": ":large_orange_circle:", "C": ":large_yellow_circle:"}
+
+
+def severity_badge(code: str | None, label: str | None) -> str:
+    """ ":red_circle: A — critical", from the declared severity name."""
+    if not code:
+        return ""
+    return f"{SEVERITY_ICON.get(code, '')} {escape(_(label or code))}".strip()
 
 
 def button(
@@ -51,59 +55,69 @@ def button(
     return b
 
 
-def mention(target: str, units: dict[str, list[str]] | None = None) -> str:
+def mention(target: str) -> str:
     """Render a target ("user:U1", "role:quality", "unit:production", "group:S1")."""
-    kind, _, ident = target.partition(":")
+    kind, _sep, ident = target.partition(":")
     if kind == "user":
         return user(ident)
     if kind == "group":
         return f"<!subteam^{ident}>" if ident.isalnum() else escape(ident)
+    if kind == "role":
+        return f"*{escape(_(ROLE_NAMES.get(ident, ident)))}*"
     return f"*{escape(ident)}*"
 
 
+ROLE_NAMES = {
+    "quality": N_("Technical Quality"),
+    "marketing": N_("Marketing"),
+    "management": N_("Management"),
+}
+
+
 def step_buttons(vm: dict[str, Any]) -> list[dict[str, Any]]:
+    """A button for each step that exists now (vm["actions"], from the declarations): the
+    main next step first and the only primary one."""
     value = f"{vm['id']}:{vm['step']}"
-    out = []
-    for a in vm["actions"]:
-        style = "danger" if a["name"] in DANGER else ("primary" if a["primary"] else None)
-        out.append(
-            button(
-                a["label"],
-                f"step:{a['name']}",
-                value,
-                style=style,
-                confirm=confirm_dialog(a["name"]),
-            )
+    return [
+        button(
+            _(a["label"]),
+            f"step:{a['name']}",
+            value,
+            style=a["style"],
+            confirm=confirm_dialog(a["confirm"]),
         )
-    return out[:24]
+        for a in vm["actions"]
+    ][:24]
 
 
 def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
     from blocks.clocks import card_deadlines  # issue 12 (blocks/clocks.py imports this module)
 
-    resp = {"ours": "Ours", "customer": "Customer's"}.get(vm["responsibility"] or "", "—")
+    resp = {"ours": _("Ours"), "customer": _("The customer's")}.get(vm["responsibility"] or "", "—")
     if vm["units"]:
         resp += " — " + ", ".join(escape(u) for u in vm["units"])
-    deadlines = []
-    if vm["ca_due_at"]:
-        deadlines.append(f"Corrective: {when(vm['ca_due_at'])}")
-    if vm["pa_due_at"]:
-        deadlines.append(f"Preventive: {when(vm['pa_due_at'])}")
-    status = vm["status_label"]
+    deadlines = [_("{what}: {when}", what=_(what), when=when(due)) for what, due in vm["deadlines"]]
+    status = escape(_(vm["status_label"]))
     if vm["overdue"]:
-        status = ":warning: " + status + " — *overdue*"
+        status = ":warning: " + _("{status} — *overdue*", status=status)
     return [
-        ("Status", status),
-        ("Severity", SEVERITY_BADGE.get(vm["severity"] or "", "not classified yet")),
-        ("Customer", user_text(vm["customer"], 300)),
-        ("Product", user_text(vm["product"], 300)),
-        ("Lots", user_text(vm["lots"], 300)),
-        ("Quantity", f"{vm['quantity']:,}"),
-        ("Responsibility", resp),
-        ("Reported by", f"{user(vm['reporter'])} via {escape(vm['via'])}"),
-        ("Received", when(vm["received_at"])),
+        (_("Status"), status),
+        (
+            _("Severity"),
+            severity_badge(vm["severity"], vm["severity_label"]) or _("not classified yet"),
+        ),
+        (_("Customer"), user_text(vm["customer"], 300)),
+        (_("Product"), user_text(vm["product"], 300)),
+        (_("Lots"), user_text(vm["lots"], 300)),
+        (_("Quantity"), fmt_number(vm["quantity"])),
+        (_("Responsibility"), resp),
+        (
+            _("Reported by"),
+            _("{who}, received via {via}", who=user(vm["reporter"]), via=escape(_(vm["via"]))),
+        ),
+        (_("Received on"), when(vm["received_at"])),
         # issue 12: every running clock, never "done" while someone owes a step
-        ("Deadlines", card_deadlines(vm) if "clocks" in vm else "\n".join(deadlines) or "—"),
+        (_("Deadlines"), card_deadlines(vm) if "clocks" in vm else "\n".join(deadlines) or "—"),
     ]
 
 
@@ -112,27 +126,29 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     title = f"{vm['ref']} · {truncate(vm['customer'], 80)}"
     flags = []
     if vm["urgent"]:
-        flags.append(":rotating_light: *Urgent*")
+        flags.append(":rotating_light: *" + _("Urgent") + "*")
     if vm["customer_deadline"]:
-        flags.append(f"Customer's deadline: *{vm['customer_deadline']}*")
+        flags.append(
+            _(
+                "Customer's deadline: *{date}*",
+                date=fmt_date(date.fromisoformat(vm["customer_deadline"])),
+            )
+        )
     if vm["rework_count"]:
-        flags.append(f"Rework loop {vm['rework_count']}")
+        flags.append(_("Sent back for new countermeasures: {n}×", n=vm["rework_count"]))
     if vm["status"] == "verification":
-        flags.append(f"Clean lots: {vm['clean_lots']}/{vm['clean_lots_needed']}")
+        flags.append(
+            _("Clean lots: {done}/{needed}", done=vm["clean_lots"], needed=vm["clean_lots_needed"])
+        )
+    more = ""
+    if len(vm["description"]) > 600:
+        more = "\n_" + _("Full text: {command}", command=f"`/complaint show {vm['ref']}`") + "_"
     blocks: list[dict[str, Any]] = [
         header(title),
         fields(status_fields(vm)),
         {
             "type": "section",
-            "text": mrkdwn(
-                "*Defect*\n"
-                + user_text(vm["description"], 700)
-                + (
-                    "\n_Full text: `/complaint show " + vm["ref"] + "`_"
-                    if len(vm["description"]) > 600
-                    else ""
-                )
-            ),
+            "text": mrkdwn("*" + _("Defect") + "*\n" + user_text(vm["description"], 700) + more),
         },
     ]
     if flags:
@@ -141,8 +157,12 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     if vm["closure"]:
         blocks.append(
             context(
-                f":white_check_mark: Closed on criterion "
-                f"{escape(vm['closure_label'])} {when(vm['closed_at'])}"
+                ":white_check_mark: "
+                + _(
+                    "Closed: {why} {when}",
+                    why=escape(_(vm["closure_label"])),
+                    when=when(vm["closed_at"]),
+                )
             )
         )
     owners = " ".join(mention(t) for t in vm["owners"])
@@ -150,7 +170,11 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
         {
             "type": "section",
             "text": mrkdwn(
-                f"*Next:* {escape(vm['next_text'])}" + (f" — {owners}" if owners else "")
+                "*"
+                + _("Next:")
+                + "* "
+                + escape(_(vm["next_text"]))
+                + (f" — {owners}" if owners else "")
             ),
         }
     )
@@ -162,18 +186,28 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     if vm.get("delivery_error"):
         blocks.append(
             context(
-                ":warning: A Slack message for this case could not be "
-                "delivered: " + user_text(vm["delivery_error"], 300)
+                ":warning: "
+                + _(
+                    "A Slack message for this case could not be delivered: {error}",
+                    error=user_text(vm["delivery_error"], 300),
+                )
             )
         )
     blocks.append(
         context(
-            f"{vm['ref']} · discuss in the thread below · `/complaint show "
-            f"{vm['ref']}` for the full record"
+            _(
+                "{ref} · discuss in the thread below · {command} for the full record",
+                ref=vm["ref"],
+                command=f"`/complaint show {vm['ref']}`",
+            )
         )
     )
     return {
-        "text": f"Complaint {vm['ref']}: {escape(truncate(vm['customer'], 200))} — "
-        f"{vm['status_label']}",
+        "text": _(
+            "Complaint {ref}: {customer} — {status}",
+            ref=vm["ref"],
+            customer=escape(truncate(vm["customer"], 200)),
+            status=_(vm["status_label"]),
+        ),
         "blocks": cap_blocks(blocks),
     }

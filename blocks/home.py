@@ -131,7 +131,7 @@ def _step_button(item: dict[str, Any], step: dict[str, Any], *, primary: bool) -
         f"step:{step['name']}",
         f"{item['id']}:{item['step']}",
         style=style or ("primary" if primary else None),
-        confirm=confirm_dialog(step["name"]),
+        confirm=confirm_dialog(step.get("confirm")),
     )
 
 

@@ -1,21 +1,17 @@
-"""The `/complaint new` modal (flow step 1: a complete complaint record)."""
+"""Forms: the `/complaint new` modal (flow step 1) and the input blocks every step form is
+drawn with. Both draw the fields the workflow declares (bot/workflow/intake.py INTAKE,
+bot/workflow/steps.py STEPS), passed in by the handler: blocks never import the workflow.
+Labels are English msgids, translated here with `_()`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from blocks.text import context, option, plain
-from bot.i18n import N_, _
+from bot.i18n import _
 
 CALLBACK_ID = "complaint_new"
-VIA = [
-    ("phone", "Phone"),
-    ("fax", "Fax"),
-    ("letter", "Letter"),
-    ("email", "E-mail"),
-    ("verbal", "Verbal"),
-    ("visit", "Customer visit"),
-]
 
 
 def _input(
@@ -59,99 +55,89 @@ def text_input(
     return el
 
 
-def name_select(action_id: str, placeholder: str) -> dict[str, Any]:
-    """Issue 14 hook: existing names suggested as you type (bot/handlers/quality.py loads
-    the options), so one customer is not spelled three ways; a new name is offered too."""
-    return {
-        "type": "external_select",
-        "action_id": action_id,
-        "min_query_length": 1,
-        "placeholder": plain(_(placeholder), 150),
-    }
+def _options(table: dict[str, str]) -> list[dict[str, Any]]:
+    return [option(_(label), value) for value, label in table.items()]
 
 
-def intake_modal(*, channel_id: str = "") -> dict[str, Any]:
+def _element(f: Any, tables: dict[str, dict[str, str]], units: list[str]) -> dict[str, Any]:
+    """The Block Kit element for a declared field (bot/workflow/fields.Field)."""
+    kind = str(f.kind)
+    placeholder = _(f.placeholder) if f.placeholder else None
+    if kind in ("text", "long", "count"):
+        limit = 12 if kind == "count" else min(f.limit, 3000)
+        return text_input(multiline=kind == "long", max_length=limit, placeholder=placeholder)
+    if kind in ("choice", "multi", "units"):
+        opts = (
+            [option(u.capitalize(), u) for u in units]
+            if kind == "units"
+            else _options(tables[f.options])
+        )
+        el: dict[str, Any] = {
+            "type": "static_select" if kind == "choice" else "multi_static_select",
+            "action_id": "value",
+            "options": opts,
+            "placeholder": plain(placeholder or _("Choose")),
+        }
+        return el
+    if kind == "radio":
+        return {
+            "type": "radio_buttons",
+            "action_id": "value",
+            "options": _options(tables[f.options]),
+        }
+    if kind == "flag":
+        return {"type": "checkboxes", "action_id": "value", "options": _options(tables[f.options])}
+    if kind == "name":  # suggestions from bot/handlers/quality.py, keyed "<field>_name"
+        return {
+            "type": "external_select",
+            "action_id": f"{f.key}_name",
+            "min_query_length": 1,
+            "placeholder": plain(placeholder or _("Choose"), 150),
+        }
+    if kind == "date":
+        return {"type": "datepicker", "action_id": "value"}
+    if kind == "user":
+        return {"type": "users_select", "action_id": "value"}
+    if kind == "files":
+        return {"type": "file_input", "action_id": "value", "max_files": f.limit}
+    raise ValueError(f"no element for field kind {kind!r}")
+
+
+def field_blocks(
+    fields: Iterable[Any], tables: dict[str, dict[str, str]], units: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One input block per declared field, in the declared order."""
+    return [
+        _input(
+            f.key,
+            _(f.label),
+            _element(f, tables, units or []),
+            optional=not f.required,
+            hint=_(f.hint) if f.hint else None,
+        )
+        for f in fields
+    ]
+
+
+def intake_modal(
+    fields: Iterable[Any], tables: dict[str, dict[str, str]], *, channel_id: str = ""
+) -> dict[str, Any]:
     """Everything a quality team needs to start: customer, product, lots, quantity, how it
     came in, the defect, the customer's deadline, urgency and evidence."""
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
         "private_metadata": channel_id[:50],
-        "title": plain("New complaint", 24),
-        "submit": plain("File complaint", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("New complaint"), 24),
+        "submit": plain(_("File complaint"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
             context(
-                "Record the complaint as the customer gave it. Technical Quality is "
-                "notified at once in the complaints channel."
+                _(
+                    "Record the complaint as the customer gave it. Technical Quality is "
+                    "notified at once in the complaints channel."
+                )
             ),
-            _input("customer", "Customer", name_select("customer_name", N_("Company name"))),
-            _input("contact", "Customer contact", text_input(placeholder="Name, phone, e-mail")),
-            _input(
-                "product", "Product / part number", name_select("product_name", N_("Part number"))
-            ),
-            _input(
-                "lots",
-                "Lot or batch number(s)",
-                text_input(max_length=400),
-                hint="Separate several lots with commas.",
-            ),
-            _input(
-                "quantity",
-                "Quantity affected",
-                text_input(max_length=12),
-                hint="A whole number of pieces.",
-            ),
-            _input(
-                "via",
-                "Received by",
-                {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "placeholder": plain("How did it come in?"),
-                    "options": [option(label, value) for value, label in VIA],
-                },
-            ),
-            _input(
-                "description",
-                "Description of the defect",
-                text_input(
-                    multiline=True,
-                    max_length=3000,
-                    placeholder="What the customer found, where, how many, since when",
-                ),
-            ),
-            _input(
-                "deadline",
-                "Customer's reply deadline",
-                {"type": "datepicker", "action_id": "value"},
-                optional=True,
-                hint="Leave empty: corrective reply in 1 working day, preventive in 3.",
-            ),
-            _input(
-                "urgent",
-                "Urgency",
-                {
-                    "type": "checkboxes",
-                    "action_id": "value",
-                    "options": [
-                        option("Urgent — mobilise the responsible units at once", "urgent")
-                    ],
-                },
-                optional=True,
-            ),
-            _input(
-                "evidence",
-                "Evidence (photos, files)",
-                {
-                    "type": "file_input",
-                    "action_id": "value",
-                    "max_files": 10,
-                },
-                optional=True,
-            ),
-            _input(
-                "notes", "Anything else", text_input(multiline=True, max_length=3000), optional=True
-            ),
+            *field_blocks(fields, tables),
         ],
     }

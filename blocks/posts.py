@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from blocks.card import SEVERITY_BADGE, button, case_card, mention
+from blocks.card import button, case_card, mention, step_buttons
 from blocks.clocks import lot_not_counted, more_action_lines
-from blocks.modals import confirm_dialog
 from blocks.text import (
     VIEW_BLOCKS,
     cap_blocks,
@@ -18,117 +18,91 @@ from blocks.text import (
     user_text,
     when,
 )
+from bot.i18n import N_, _, fmt_date, fmt_number
 
-HELP = (
-    "*Complaint desk* — the customer-complaint procedure in Slack\n"
-    "• `/complaint new` — record a new customer complaint (Marketing or Technical Quality)\n"
-    "• `/complaint show CC-2026-0001` — a case with its full timeline\n"
-    "• `/complaint list` — what is waiting for you; `/complaint list all|overdue|A|<customer>` "
-    "— the open cases you can see, filtered\n"
-    "• `/complaint report CC-2026-0001` — the latest improvement report (PDF) by direct message\n"
-    "• `/complaint register [2026-03 | 2026-01-01..2026-03-31] [severity:A unit:…]` — the "
+HELP = N_(
+    "*Complaint desk*: the customer-complaint procedure in Slack\n"
+    "• `/complaint new`: record a new customer complaint (Marketing or Technical Quality)\n"
+    "• `/complaint show CC-2026-0001`: a case with its full timeline\n"
+    "• `/complaint list`: your open cases (all open cases for Technical Quality)\n"
+    "• `/complaint report CC-2026-0001`: the latest improvement report (PDF) by direct message\n"
+    "• `/complaint register [2026-03 | 2026-01-01..2026-03-31] [severity:A unit:…]`: the "
     "complaint register (XLSX and CSV) by direct message (Technical Quality, Management)\n"
-    "• `/complaint stats [month | quarter | 2026-Q1 | 2026-01-01..2026-03-31]` — the "
-    "complaint figures, with charts by direct message (Technical Quality, Management)\n"
-    "• `/complaint help` — this help\n"
+    "• `/complaint help`: this help\n"
     "Every step after intake happens with the buttons on the case card in the complaints "
     "channel; discuss the case in its thread."
 )
 
 
-def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) -> list[str]:
-    """The essentials entered at a step, escaped, one line each."""
+def _value(
+    fmt: str, value: Any, data: dict[str, Any], labels: dict[str, dict[str, str]], table_name: str
+) -> str | None:
+    """One recorded value as the post shows it; None to leave the line out."""
+    table, limit = labels.get(table_name, {}), 500
+    if value in (None, "", [], {}) and fmt not in ("stock", "measures"):
+        return None
+    if fmt == "option":
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, bool):
+            values = ["yes" if value else "no"]
+        return escape(", ".join(_(table.get(str(v), str(v))) for v in values))
+    if fmt == "user":
+        return user(str(value))
+    if fmt == "date":
+        try:
+            return fmt_date(date.fromisoformat(str(value)))
+        except ValueError:
+            return user_text(value, limit)
+    if fmt == "number":
+        return fmt_number(value) if isinstance(value, int) else user_text(value, limit)
+    if fmt == "whys":
+        whys = value if isinstance(value, list) else [value]
+        return "".join(f"\n  {i}. {user_text(w, 300)}" for i, w in enumerate(whys, 1))
+    if fmt == "stock":
+        parts = []
+        for where, place in table.items():
+            d = data.get(where)
+            if isinstance(d, dict) and d.get("quantity"):
+                code = d.get("disposition", "")
+                disp = _(labels.get("disposition", {}).get(code, code))
+                parts.append(f"{escape(_(place))} {fmt_number(d['quantity'])}: {escape(disp)}")
+        return "; ".join(parts) or None
+    if fmt == "actions":  # issue 12(3j): the actions after the first
+        return "".join("\n  " + line for line in more_action_lines(data)) or None
+    if fmt == "not_counted":  # issue 12(3a)
+        return lot_not_counted(str(value))
+    if fmt == "measures":
+        measures = data.get("measures")
+        if not isinstance(measures, dict):
+            return user_text(measures, limit) if measures else None
+        lines = [
+            f"\n  {escape(_(table.get(k, k)))}: {user_text(v, 400)}" for k, v in measures.items()
+        ]
+        return "".join(lines) or None
+    if isinstance(value, list):
+        return user_text(", ".join(str(v) for v in value), limit)
+    return user_text(value, limit)
+
+
+def _detail(event: dict[str, Any], labels: dict[str, dict[str, str]]) -> list[str]:
+    """The essentials entered at a step, as its declaration says to show them
+    (event["shows"]: data key, label, format, option table), escaped, one line each."""
+    data = event["data"]
     lines: list[str] = []
-
-    def add(label: str, value: Any, limit: int = 500) -> None:
-        if value not in (None, "", [], {}):
-            lines.append(f"*{label}:* {user_text(value, limit)}")
-
-    if kind == "filed":
-        add("Customer", data.get("customer"))
-        add("Product", data.get("product"))
-        add("Lots", data.get("lots"))
-        add("Quantity", data.get("quantity"))
-        if data.get("urgent"):
-            lines.append(":rotating_light: *Urgent*")
-    elif kind == "decide_responsibility":
-        lines.append(
-            "*Responsibility:* " + ("ours" if data.get("party") == "ours" else "the customer's")
-        )
-        add("Units", ", ".join(data.get("units") or []))
-        add("Reason", data.get("reason"))
-    elif kind == "classify_severity":
-        sev = data.get("severity", "")
-        lines.append(f"*Severity:* {SEVERITY_BADGE.get(sev, escape(sev))}")
-        add("Why", data.get("note"))
-    elif kind == "record_containment":
-        for where, label in (
-            ("warehouse", "Warehouse"),
-            ("transit", "In transit"),
-            ("customer", "At customer"),
-        ):
-            d = data.get(where) or {}
-            if d.get("quantity"):
-                disp = labels["disposition"].get(d.get("disposition", ""), "")
-                lines.append(f"*{label}:* {d['quantity']:,} — {escape(disp)}")
-        add("Interim actions", data.get("actions"))
-    elif kind == "submit_corrective_action":
-        lines.append(
-            f"*Version {data.get('version')}* · root cause: "
-            f"{escape(labels['category'].get(data.get('category', ''), ''))}"
-        )
-        for i, why in enumerate(data.get("why") or [], 1):
-            lines.append(f"  {i}. why: {user_text(why, 300)}")
-        add("Disposition", labels["disposition"].get(data.get("disposition", ""), ""))
-        add("Actions", data.get("actions"))
-        if data.get("owner"):
-            lines.append(f"*Owner:* {user(data['owner'])} by {escape(data.get('planned'))}")
-        lines += more_action_lines(data)  # issue 12(3j): actions 2, 3 with their owners
-    elif kind == "submit_preventive_action":
-        lines.append(f"*Version {data.get('version')}*")
-        for k, v in (data.get("measures") or {}).items():
-            add(labels["category"].get(k, k), v, 400)
-        add(
-            "Standardised",
-            ", ".join(labels["documents"].get(d, d) for d in data.get("documents") or []),
-        )
-    elif kind == "record_lot_check":
-        ok = data.get("result") == "ok"
-        lines.append(
-            f"*Lot* {user_text(data.get('lot'), 200)}: {data.get('quantity')} "
-            f"inspected — "
-            + (
-                "no recurrence :white_check_mark:"
-                if ok
-                else ":x: *same problem* — actions not effective"
-            )
-        )
-        if ok:
-            lines.append(f"Clean lots: {data.get('clean_lots')}")
-        if data.get("not_counted"):  # issue 12(3a): criterion B counts distinct later lots
-            lines.append(lot_not_counted(data["not_counted"]))
-    elif kind == "close_case":
-        add("Criterion", labels["closure"].get(data.get("criterion", ""), ""))
-        add("Evidence", data.get("evidence"))
-        if data.get("no_negative_impact"):  # issue 12(3b)
-            lines.append("No negative effect on quality :white_check_mark:")
-    elif kind == "record_customer_acceptance":
-        lines.append(
-            "*Customer:* "
-            + ("accepted" if data.get("accepted") else "did not accept — new countermeasures")
-        )
-        add("Note", data.get("note"))
-    elif kind == "approve_report":
-        lines.append(
-            f"Corrective v{data.get('corrective_version')}, preventive "
-            f"v{data.get('preventive_version')}"
-        )
-        add("Note", data.get("note"))
-    else:
-        for key in ("missing", "info", "reason", "note", "text", "error"):
-            add(key.capitalize(), data.get(key))
+    for key, label, fmt, table in event.get("shows", []):
+        if fmt == "flag":
+            if data.get(key):
+                lines.append(f"*{escape(_(label))}*")
+            continue
+        shown = _value(fmt, data.get(key), data, labels, table)
+        if shown is not None:
+            lines.append(f"*{escape(_(label))}:* {shown}")
     if data.get("loop"):
-        lines.append(f"_Back to the responsible unit — rework loop {data['loop']}_")
+        lines.append(
+            "_"
+            + _("Back to the responsible unit for new countermeasures ({n}×)", n=data["loop"])
+            + "_"
+        )
     return lines
 
 
@@ -139,28 +113,39 @@ def thread_post(
     labels: dict[str, dict[str, str]],
 ) -> dict[str, Any]:
     """Who did what, the essentials entered, and who owns the next step."""
-    who = user(event["actor"]) if event["actor"] != "system" else "The bot"
-    head = f"{who} {escape(event['title'])} · *{escape(vm['status_label'])}*"
-    body = "\n".join(_detail(event["kind"], event["data"], labels))
+    who = user(event["actor"]) if event["actor"] != "system" else _("The bot")
+    title = _(event["title"])
+    head = f"{who} {escape(title)} · *{escape(_(vm['status_label']))}*"
+    body = "\n".join(_detail(event, labels))
     nxt = ""
     if vm["is_open"]:
-        nxt = f"*Next:* {escape(vm['next_text'])}"
+        nxt = "*" + _("Next:") + "* " + escape(_(vm["next_text"]))
         if mentions:
             nxt += " — " + " ".join(mention(m) for m in mentions)
     blocks = [section(head + ("\n" + body if body else ""))]
     if nxt:
         blocks.append(section(nxt))
-    text = truncate(f"{vm['ref']}: {event['title']}", 3000)
+    text = truncate(f"{vm['ref']}: {title}", 3000)
     return {"text": text, "blocks": cap_blocks(blocks)}
 
 
 def reporter_confirmation(vm: dict[str, Any], permalink: str | None) -> dict[str, Any]:
     link = f"<{permalink}|{vm['ref']}>" if permalink else f"*{vm['ref']}*"
-    text = (
-        f":white_check_mark: Your complaint {link} for {user_text(vm['customer'], 200)} is "
-        f"filed. Technical Quality has been notified; follow it in the case thread."
+    text = ":white_check_mark: " + _(
+        "Your complaint {link} for {customer} is filed. Technical Quality has been notified; "
+        "follow it in the case thread.",
+        link=link,
+        customer=user_text(vm["customer"], 200),
     )
     return {"text": text, "blocks": [section(text)]}
+
+
+ALERT_TITLES = {
+    "severity_a": (":red_circle:", N_("Severity A complaint")),
+    "urgent": (":rotating_light:", N_("Urgent complaint")),
+    "overdue": (":warning:", N_("Overdue")),
+    "escalation": (":rotating_light:", N_("Still overdue: escalation")),
+}
 
 
 def alert(
@@ -168,69 +153,73 @@ def alert(
 ) -> dict[str, Any]:
     """Management alerts: severity A, urgent, overdue — with a link and a button."""
     extra = extra or {}
-    title = {
-        "severity_a": ":red_circle: *Severity A complaint*",
-        "urgent": ":rotating_light: *Urgent complaint*",
-        "overdue": ":warning: *Overdue*",
-        "escalation": ":rotating_light: *Still overdue — escalation*",
-    }.get(kind, escape(kind))
-    repeat = f" (day {extra['repeat']})" if extra.get("repeat") else ""
+    icon, words = ALERT_TITLES.get(kind, ("", kind))
+    title = f"{icon} *{escape(_(words))}*".strip()
+    repeat = " " + _("(day {n})", n=extra["repeat"]) if extra.get("repeat") else ""
     lines = [
         f"{title}{repeat}: *{vm['ref']}* · {user_text(vm['customer'], 200)}",
-        f"{user_text(vm['product'], 200)} · lots {user_text(vm['lots'], 200)} · "
-        f"qty {vm['quantity']:,}",
-        f"Status: {escape(vm['status_label'])}",
+        _(
+            "{product} · lots {lots} · qty {quantity}",
+            product=user_text(vm["product"], 200),
+            lots=user_text(vm["lots"], 200),
+            quantity=fmt_number(vm["quantity"]),
+        ),
+        _("Status: {status}", status=escape(_(vm["status_label"]))),
     ]
     if extra.get("deadline_label"):
-        lines.append(f"{escape(extra['deadline_label'])} was due {when(extra.get('due_at'))}")
+        lines.append(
+            _(
+                "{what} was due {when}",
+                what=escape(_(extra["deadline_label"])),
+                when=when(extra.get("due_at")),
+            )
+        )
     if kind == "severity_a" and vm.get("severity_text"):
-        lines.append(f"_{escape(vm['severity_text'])}_")
+        lines.append(f"_{escape(_(vm['severity_text']))}_")
     blocks: list[dict[str, Any]] = [section("\n".join(lines))]
     if permalink:
-        blocks[0]["accessory"] = button("Open case", "open_case", str(vm["id"]), url=permalink)
+        blocks[0]["accessory"] = button(_("Open case"), "open_case", str(vm["id"]), url=permalink)
     return {"text": truncate(f"{title} {vm['ref']}", 3000), "blocks": blocks}
 
 
 def approval_request(vm: dict[str, Any], permalink: str | None) -> dict[str, Any]:
-    """DM to a manager: approve or reject right here."""
+    """DM to a manager: approve or reject right here (the buttons of the steps that exist
+    now, from the declarations; approving first and primary)."""
     link = f"<{permalink}|{vm['ref']}>" if permalink else vm["ref"]
-    text = (
-        f"The improvement report for {link} ({user_text(vm['customer'], 200)}, severity "
-        f"{escape(vm['severity'] or '—')}) is ready for your approval."
+    text = _(
+        "The improvement report for {link} ({customer}, severity {severity}) is ready for "
+        "your approval.",
+        link=link,
+        customer=user_text(vm["customer"], 200),
+        severity=escape(vm["severity"] or "—"),
     )
-    value = f"{vm['id']}:{vm['step']}"
-    return {
-        "text": text,
-        "blocks": [
-            section(text),
+    decisions = [a for a in vm["actions"] if a["name"] in ("approve_report", "reject_report")]
+    blocks: list[dict[str, Any]] = [section(text)]
+    if decisions:
+        blocks.append(
             {
                 "type": "actions",
                 "block_id": f"approval:{vm['id']}:{vm['step']}",
-                "elements": [
-                    button(
-                        "Approve",
-                        "step:approve_report",
-                        value,
-                        style="primary",
-                        confirm=confirm_dialog("approve_report"),
-                    ),
-                    button("Reject", "step:reject_report", value, style="danger"),
-                ],
-            },
-        ],
-    }
+                "elements": step_buttons({**vm, "actions": decisions}),
+            }
+        )
+    return {"text": text, "blocks": blocks}
 
 
 def case_list(vms: list[dict[str, Any]], title: str) -> dict[str, Any]:
+    title = _(title)
     if not vms:
-        return {"text": f"{title}: none.", "blocks": [section(f"*{escape(title)}:* none.")]}
+        return {
+            "text": _("{title}: none.", title=title),
+            "blocks": [section(_("*{title}:* none.", title=escape(title)))],
+        }
     lines = [f"*{escape(title)}*"]
     for vm in vms:
-        overdue = " :warning: overdue" if vm["overdue"] else ""
+        overdue = " :warning: " + _("overdue") if vm["overdue"] else ""
         sev = f" · {vm['severity']}" if vm["severity"] else ""
         lines.append(
             f"• *{vm['ref']}* · {user_text(vm['customer'], 80)}{sev} · "
-            f"{escape(vm['status_label'])}{overdue}"
+            f"{escape(_(vm['status_label']))}{overdue}"
         )
     return {"text": title, "blocks": cap_blocks([section(truncate("\n".join(lines), 3000))])}
 
@@ -239,15 +228,15 @@ def case_detail(vm: dict[str, Any], labels: dict[str, dict[str, str]]) -> dict[s
     """`/complaint show`: the card plus the whole timeline (long text cut for display)."""
     card = case_card(vm)
     blocks = [b for b in card["blocks"] if b.get("type") != "actions"]
-    blocks.append(section("*Defect (full)*\n" + user_text(vm["description"], 2900)))
+    blocks.append(section("*" + _("Defect (full)") + "*\n" + user_text(vm["description"], 2900)))
     if vm.get("notes"):
-        blocks.append(section("*Notes*\n" + user_text(vm["notes"], 2900)))
+        blocks.append(section("*" + _("Notes") + "*\n" + user_text(vm["notes"], 2900)))
     lines = []
     for ev in vm.get("timeline", []):
-        who = user(ev["actor"]) if ev["actor"] != "system" else "bot"
-        detail = "; ".join(_detail(ev["kind"], ev["data"], labels))
+        who = user(ev["actor"]) if ev["actor"] != "system" else _("bot")
+        detail = "; ".join(_detail(ev, labels))
         lines.append(
-            f"• {when(ev['at'])} {who} {escape(ev['title'])}"
+            f"• {when(ev['at'])} {who} {escape(_(ev['title']))}"
             + (f" — {truncate(detail, 400)}" if detail else "")
         )
     chunk: list[str] = []
@@ -257,9 +246,9 @@ def case_detail(vm: dict[str, Any], labels: dict[str, dict[str, str]]) -> dict[s
             chunk = []
         chunk.append(line)
     if chunk:
-        blocks.append(section("*Timeline*\n" + "\n".join(chunk)))
+        blocks.append(section("*" + _("Timeline") + "*\n" + "\n".join(chunk)))
     return {
-        "text": f"{vm['ref']} — {vm['status_label']}",
+        "text": f"{vm['ref']} — {_(vm['status_label'])}",
         "blocks": cap_blocks(blocks, min(50, VIEW_BLOCKS)),
     }
 

@@ -19,7 +19,6 @@ from sqlalchemy import Engine, text
 from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
-from bot.handlers.work import InboxWorker
 from bot.httpguard import bad_payload, guard
 from bot.i18n import configure as configure_i18n
 from bot.i18n import set_locale, use_locale
@@ -29,9 +28,11 @@ from bot.scheduler import install_reminders, make_scheduler
 from bot.slack.delivery import Delivery
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
+from bot.slack.notices import Notices
 from bot.slack.outbox import OutboxSender
 from bot.wakeup import InFlight, Wakeup
 from bot.workflow import Desk
+from bot.workflow.inbox import InboxWorker
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,13 @@ def build(
     sender.before_each = in_flight.yield_to_requests
     services = Services(settings, desk, gateway, directory, wakeup)
     worker = InboxWorker(
-        services, base_delay=outbox_base_delay, before_each=in_flight.yield_to_requests
+        desk,
+        actor=directory.actor,
+        tell=Notices(gateway).tell,
+        wake=wakeup,
+        locale=directory.locale,
+        base_delay=outbox_base_delay,
+        before_each=in_flight.yield_to_requests,
     )
     if role != "web":
         wakeup.subscribe(sender.wake)

@@ -31,7 +31,7 @@ def main() -> None:
         )
         case = desk.file_complaint(validate_intake(form, today=now.date()), mkt, now)
         for name, actor, data in ROUTE:
-            case = getattr(desk, name)(case.id, actor, now, data)
+            case = desk.take(name, case.id, actor, now, data)
 
 
 if __name__ == "__main__":

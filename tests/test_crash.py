@@ -10,7 +10,7 @@ import signal
 import time
 from pathlib import Path
 
-from blocks.intake import intake_modal
+from bot.handlers.views import intake_view
 from tests.conftest import COMPLAINTS, MKT, SECRET
 from tests.slackclient import SlackClient
 from tests.test_intake import GOOD
@@ -60,7 +60,7 @@ def test_a_worker_killed_in_a_burst_of_20_acked_forms_loses_and_doubles_nothing(
     it so, a channel's burst and then cards first)."""
     proc, port, log_path = _start_run(tmp_path, slack, DATABASE_URL=database_url)
     client = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
-    view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+    view = json.loads(json.dumps(intake_view(COMPLAINTS)))
 
     def cards() -> list[dict]:
         return [

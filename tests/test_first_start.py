@@ -23,6 +23,7 @@ from bot.doctor import run_checks
 from bot.models import make_engine
 from bot.sandbox.fakeslack import FakeSlack, _ApiError, validate_view
 from bot.workflow.calendar import WorkingHours
+from bot.workflow.steps import STEPS
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MKT, SECRET, TQ, make_settings
 
@@ -268,7 +269,7 @@ def test_unit_names_may_be_any_text_without_separators() -> None:
 
 def test_a_chinese_unit_renders_within_block_kit_limits() -> None:
     vm = {"ref": "CC-2026-0001", "id": 1, "step": 3, "customer": "客户", "product": "P"}
-    view = step_modal("decide_responsibility", vm, labels=LABELS, units=["生产部", "采购部"])
+    view = step_modal(STEPS["decide_responsibility"], vm, labels=LABELS, units=["生产部", "采购部"])
     assert validate_view(view) == []
     units = next(b for b in view["blocks"] if b.get("block_id") == "units")
     assert [o["value"] for o in units["element"]["options"]] == ["生产部", "采购部"]

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from blocks.intake import intake_modal
 from bot.app import build
 from bot.doctor import run_checks
+from bot.handlers.views import intake_view
 from bot.models import Case
 from bot.workflow.access import refusal
 from bot.workflow.text import clean_text
@@ -308,7 +308,7 @@ def test_case_visibility_workspace_opens_cases_to_everyone(database_url, slack, 
     server, url = serve(bot)
     try:
         client = SlackClient(url + "/slack/events", SECRET)
-        view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+        view = json.loads(json.dumps(intake_view(COMPLAINTS)))
         assert client.submit(MKT, view, GOOD).status == 200
         assert bot.wait_idle() and bot.sender.drain()
         ref = bot.desk.open_cases()[0].ref

@@ -159,9 +159,9 @@ def _to_customer_notice(worker: Bot, case_id: int, clock: Clock) -> Any:
     """Technical Quality confirms and finds the customer responsible: Marketing's direct
     step "Customer informed" is next."""
     tq = worker.directory.actor(TQ)
-    worker.desk.confirm_information(case_id, tq, clock(), {"category": "function"})
+    worker.desk.take("confirm_information", case_id, tq, clock(), {"category": "function"})
     decision = {"party": "customer", "reason": "mounting damage by the customer's jig"}
-    return worker.desk.decide_responsibility(case_id, tq, clock(), decision)
+    return worker.desk.take("decide_responsibility", case_id, tq, clock(), decision)
 
 
 def _complaint(answers: dict[str, Any], clock: Clock) -> Any:

@@ -18,10 +18,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from blocks.intake import intake_modal
 from bot.config import SettingsError, load_settings
 from bot.db import migrate, schema_status
 from bot.doctor import REQUIRED_SCOPES, run_checks
+from bot.handlers.views import intake_view
 from bot.models import Base, make_engine
 from tests.conftest import COMPLAINTS, MKT, SECRET, make_settings
 from tests.slackclient import SlackClient
@@ -177,7 +177,7 @@ def test_run_splits_web_and_worker_and_restarts_a_killed_worker(tmp_path, slack)
     client = SlackClient(
         f"http://127.0.0.1:{port}/slack/events", SECRET, triggers=slack.issue_trigger
     )
-    view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+    view = json.loads(json.dumps(intake_view(COMPLAINTS)))
 
     def cards() -> list[Any]:
         return [
@@ -214,7 +214,7 @@ def test_run_in_one_process_when_asked(tmp_path, slack) -> None:
     client = SlackClient(
         f"http://127.0.0.1:{port}/slack/events", SECRET, triggers=slack.issue_trigger
     )
-    view = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+    view = json.loads(json.dumps(intake_view(COMPLAINTS)))
     try:
         assert client.submit(MKT, view, GOOD).status == 200
         assert _wait(lambda: len(slack.calls_to("chat.postMessage")) >= 2), log_path.read_text()

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.handlers.work import MAX_ATTEMPTS
 from bot.models import Inbox, InboxStatus, make_engine, make_session_factory
 from bot.workflow import Desk
+from bot.workflow.inbox import MAX_ATTEMPTS
 from tests.conftest import COMPLAINTS, MKT, OUTSIDER, TQ, Running, make_settings
 from tests.procedure import case_now, ephemerals, events, take
 from tests.test_intake import file_complaint

@@ -106,18 +106,18 @@ THEIRS = {"party": "customer", "reason": "their jig"}
 
 
 def ours_to_corrective(desk: Desk, case_id: int, at: datetime, category: str, sev: str) -> None:
-    desk.confirm_information(case_id, TQ, at, {"category": category})
-    desk.decide_responsibility(case_id, TQ, at, OURS)
-    desk.classify_severity(case_id, TQ, at, {"severity": sev})
-    desk.record_containment(case_id, PROD, at, {"actions": "hold stock"})
+    desk.take("confirm_information", case_id, TQ, at, {"category": category})
+    desk.take("decide_responsibility", case_id, TQ, at, OURS)
+    desk.take("classify_severity", case_id, TQ, at, {"severity": sev})
+    desk.take("record_containment", case_id, PROD, at, {"actions": "hold stock"})
 
 
 def dataset(desk: Desk) -> dict[str, Any]:
     """The six cases of the module docstring, taken through the desk at their times."""
     c6 = file(desk, sh(12, 31, 9), "Delta", "P4", "Label printed upside down on the carton")
-    desk.confirm_information(c6.id, TQ, sh(12, 31, 9, 30), {"category": "service"})
-    desk.decide_responsibility(c6.id, TQ, sh(12, 31, 10), THEIRS)
-    desk.confirm_customer_informed(c6.id, MKT, sh(12, 31, 15))
+    desk.take("confirm_information", c6.id, TQ, sh(12, 31, 9, 30), {"category": "service"})
+    desk.take("decide_responsibility", c6.id, TQ, sh(12, 31, 10), THEIRS)
+    desk.take("confirm_customer_informed", c6.id, MKT, sh(12, 31, 15))
 
     c1 = file(desk, sh(12, 31, 10), "Acme", "P1", "Solder bridges on U3 pins 4-5")
     c2 = file(desk, sh(12, 31, 11), "Acme", "P1", "Bridged solder joints on U3, lot 0212")
@@ -125,37 +125,38 @@ def dataset(desk: Desk) -> dict[str, Any]:
 
     ours_to_corrective(desk, c1.id, sh(12, 31, 11), "appearance", "B")
     ours_to_corrective(desk, c2.id, sh(12, 31, 13), "appearance", "A")
-    desk.submit_corrective_action(c1.id, PROD, sh(1, 4, 16), ca("people"))
-    desk.submit_preventive_action(c1.id, PROD, sh(1, 4, 17), PA)
-    desk.reject_report(c1.id, MGR, sh(1, 5, 9), {"reason": "why-why stops too early"})
-    desk.submit_corrective_action(c1.id, PROD, sh(1, 6, 9), ca("machine"))
-    desk.submit_preventive_action(c1.id, PROD, sh(1, 6, 10), PA)
-    desk.approve_report(c1.id, MGR, sh(1, 6, 11), {})
-    desk.send_to_customer(c1.id, TQ, sh(1, 6, 12), {"method": "email"})
-    desk.record_customer_acceptance(c1.id, MKT, sh(1, 6, 13), {"accepted": "yes"})
-    desk.close_case(
+    desk.take("submit_corrective_action", c1.id, PROD, sh(1, 4, 16), ca("people"))
+    desk.take("submit_preventive_action", c1.id, PROD, sh(1, 4, 17), PA)
+    desk.take("reject_report", c1.id, MGR, sh(1, 5, 9), {"reason": "why-why stops too early"})
+    desk.take("submit_corrective_action", c1.id, PROD, sh(1, 6, 9), ca("machine"))
+    desk.take("submit_preventive_action", c1.id, PROD, sh(1, 6, 10), PA)
+    desk.take("approve_report", c1.id, MGR, sh(1, 6, 11), {})
+    desk.take("send_to_customer", c1.id, TQ, sh(1, 6, 12), {"method": "email"})
+    desk.take("record_customer_acceptance", c1.id, MKT, sh(1, 6, 13), {"accepted": "yes"})
+    desk.take(
+        "close_case",
         c1.id,
         TQ,
         sh(1, 7, 10),
         {"criterion": "A", "evidence": "0 of 500 bridged", "no_negative_impact": ["yes"]},
     )
 
-    desk.submit_corrective_action(c2.id, PROD, sh(1, 5, 9), ca("method"))
-    desk.submit_preventive_action(c2.id, PROD, sh(1, 5, 10), PA)
+    desk.take("submit_corrective_action", c2.id, PROD, sh(1, 5, 9), ca("method"))
+    desk.take("submit_preventive_action", c2.id, PROD, sh(1, 5, 10), PA)
     desk.link_recurrence(c2.id, TQ, sh(1, 5, 11))  # at approval: it takes nothing more
 
     c3 = file(desk, sh(1, 2, 10), "Beta", "P2", "Cartons crushed in transit, 12 boxes")
-    desk.confirm_information(c3.id, TQ, sh(1, 4, 9), {"category": "packaging"})
-    desk.decide_responsibility(c3.id, TQ, sh(1, 4, 10), THEIRS)
-    desk.confirm_customer_informed(c3.id, MKT, sh(1, 5, 10))
-    desk.reopen_case(c3.id, TQ, sh(1, 7, 10), {"reason": "crushed again"})
+    desk.take("confirm_information", c3.id, TQ, sh(1, 4, 9), {"category": "packaging"})
+    desk.take("decide_responsibility", c3.id, TQ, sh(1, 4, 10), THEIRS)
+    desk.take("confirm_customer_informed", c3.id, MKT, sh(1, 5, 10))
+    desk.take("reopen_case", c3.id, TQ, sh(1, 7, 10), {"reason": "crushed again"})
 
     c4 = file(desk, sh(1, 5, 9), "Acme", "P3", "Housing 0.3 mm too wide at the flange")
     ours_to_corrective(desk, c4.id, sh(1, 5, 10), "dimension", "C")
-    desk.submit_corrective_action(c4.id, PROD, sh(1, 8, 11), ca("material"))
+    desk.take("submit_corrective_action", c4.id, PROD, sh(1, 8, 11), ca("material"))
 
     c5 = file(desk, sh(1, 6, 10), "Gamma", "P1", "Display flickers after ten minutes")
-    desk.confirm_information(c5.id, TQ, sh(1, 6, 11), {"category": "function"})
+    desk.take("confirm_information", c5.id, TQ, sh(1, 6, 11), {"category": "function"})
     return {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "c6": c6}
 
 
@@ -334,7 +335,7 @@ def test_linked_complaints_share_one_investigation(database_url: str) -> None:
     ours_to_corrective(desk, first.id, sh(3, 2, 12), "appearance", "B")
     ours_to_corrective(desk, second.id, sh(3, 2, 13), "appearance", "B")
     assert desk.get_case(second.id).status == "corrective"  # nothing to take yet
-    desk.submit_corrective_action(first.id, PROD, sh(3, 3, 9), ca("machine"))
+    desk.take("submit_corrective_action", first.id, PROD, sh(3, 3, 9), ca("machine"))
     got = desk.get_case(second.id)
     assert got.status == "preventive" and got.ca_done_at == sh(3, 3, 9)
     shared = got.latest_report("corrective").data
@@ -343,18 +344,18 @@ def test_linked_complaints_share_one_investigation(database_url: str) -> None:
         1,
         "machine",
     )
-    desk.submit_preventive_action(first.id, PROD, sh(3, 3, 10), PA)
+    desk.take("submit_preventive_action", first.id, PROD, sh(3, 3, 10), PA)
     got = desk.get_case(second.id)
     assert got.status == "approval" and got.pa_done_at == sh(3, 3, 10)
     assert got.events[-1].kind == "investigation_shared"
     # each keeps its own approval: management sends the second back …
-    desk.reject_report(second.id, MGR, sh(3, 3, 11), {"reason": "say more about lot 0212"})
+    desk.take("reject_report", second.id, MGR, sh(3, 3, 11), {"reason": "say more about lot 0212"})
     assert desk.get_case(second.id).status == "corrective"  # not the same version again
     # … and a new version of the shared corrective report reaches it
-    desk.submit_corrective_action(first.id, PROD, sh(3, 3, 12), ca("method"))
+    desk.take("submit_corrective_action", first.id, PROD, sh(3, 3, 12), ca("method"))
     got = desk.get_case(second.id)
     assert got.status == "preventive"
     assert got.latest_report("corrective").data["shared_version"] == 2
-    desk.approve_report(first.id, MGR, sh(3, 3, 13), {})
+    desk.take("approve_report", first.id, MGR, sh(3, 3, 13), {})
     assert desk.get_case(first.id).status == "approved"
     assert desk.get_case(second.id).status == "preventive"  # its own approval to come

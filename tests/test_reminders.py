@@ -102,12 +102,16 @@ class World:
     def to_corrective(self, case_id: int, at: datetime, severity: str = "B") -> Case:
         """Steps 1-4 up to the corrective-action report, all at `at`."""
         self.clock.now = at
-        self.desk.confirm_information(case_id, TQ, at)
-        self.desk.decide_responsibility(
-            case_id, TQ, at, {"party": "ours", "units": ["production"], "reason": "fixture"}
+        self.desk.take("confirm_information", case_id, TQ, at, {"category": "function"})
+        self.desk.take(
+            "decide_responsibility",
+            case_id,
+            TQ,
+            at,
+            {"party": "ours", "units": ["production"], "reason": "fixture"},
         )
-        self.desk.classify_severity(case_id, TQ, at, {"severity": severity})
-        return self.desk.record_containment(case_id, TQ, at, {"actions": "sorted"})
+        self.desk.take("classify_severity", case_id, TQ, at, {"severity": severity})
+        return self.desk.take("record_containment", case_id, TQ, at, {"actions": "sorted"})
 
     def tick(self, at: datetime) -> Any:
         self.clock.now = at
@@ -187,7 +191,7 @@ def test_intake_plans_every_moment_on_the_working_calendar(world: World) -> None
     ]
     assert all(r.status == "pending" for r in world.reminders(case.id))
     # later steps that leave the deadlines alone add nothing
-    world.desk.confirm_information(case.id, TQ, sh(9, 30, 11))
+    world.desk.take("confirm_information", case.id, TQ, sh(9, 30, 11), {"category": "function"})
     assert len(world.reminders(case.id)) == 10
 
 
@@ -332,7 +336,7 @@ def test_submitting_the_report_cancels_its_reminders(world: World) -> None:
     case = world.file(sh(9, 30, 10))
     world.to_corrective(case.id, sh(9, 30, 11))
     world.clock.now = sh(10, 9, 9)
-    world.desk.submit_corrective_action(case.id, TQ, sh(10, 9, 9), CORRECTIVE)
+    world.desk.take("submit_corrective_action", case.id, TQ, sh(10, 9, 9), CORRECTIVE)
     ca = [r for r in world.reminders(case.id) if ":ca:" in r.key]
     assert {r.status for r in ca} == {"cancelled"}
     pa = [r for r in world.reminders(case.id) if ":pa:" in r.key]
@@ -351,7 +355,7 @@ def test_submitting_the_report_cancels_its_reminders(world: World) -> None:
     assert rows[0].payload["mention"] == ["unit:production"]
 
     world.clock.now = sh(10, 10, 10)
-    world.desk.submit_preventive_action(case.id, TQ, sh(10, 10, 10), PREVENTIVE)
+    world.desk.take("submit_preventive_action", case.id, TQ, sh(10, 10, 10), PREVENTIVE)
     assert world.reminders(case.id, "pending") == []
 
 
@@ -361,7 +365,7 @@ def test_claim_time_recheck_cancels_a_nudge_whose_report_is_in(world: World) -> 
     case = world.file(sh(9, 30, 10))
     world.to_corrective(case.id, sh(9, 30, 11))
     world.desk.scheduler_hooks.clear()
-    world.desk.submit_corrective_action(case.id, TQ, sh(10, 9, 9), CORRECTIVE)
+    world.desk.take("submit_corrective_action", case.id, TQ, sh(10, 9, 9), CORRECTIVE)
     mark = world.last_outbox_id()
     result = world.tick(sh(10, 9, 17, 30))
     assert result.cancelled == 3 and result.sent == 0
@@ -370,11 +374,15 @@ def test_claim_time_recheck_cancels_a_nudge_whose_report_is_in(world: World) -> 
 
 def test_closing_cancels_everything(world: World) -> None:
     case = world.file(sh(9, 30, 10))
-    world.desk.confirm_information(case.id, TQ, sh(9, 30, 11))
-    world.desk.decide_responsibility(
-        case.id, TQ, sh(9, 30, 11), {"party": "customer", "units": [], "reason": "misuse"}
+    world.desk.take("confirm_information", case.id, TQ, sh(9, 30, 11), {"category": "function"})
+    world.desk.take(
+        "decide_responsibility",
+        case.id,
+        TQ,
+        sh(9, 30, 11),
+        {"party": "customer", "units": [], "reason": "misuse"},
     )
-    world.desk.confirm_customer_informed(case.id, MKT, sh(9, 30, 12))
+    world.desk.take("confirm_customer_informed", case.id, MKT, sh(9, 30, 12))
     assert world.reminders(case.id, "pending") == []
     assert world.tick(sh(10, 20, 12)).sent == 0
 
@@ -382,10 +390,10 @@ def test_closing_cancels_everything(world: World) -> None:
 def test_rework_loop_gets_fresh_deadlines_and_reminders(world: World) -> None:
     case = world.file(sh(9, 30, 10))
     world.to_corrective(case.id, sh(9, 30, 11))
-    world.desk.submit_corrective_action(case.id, TQ, sh(9, 30, 12), CORRECTIVE)
-    world.desk.submit_preventive_action(case.id, TQ, sh(9, 30, 13), PREVENTIVE)
+    world.desk.take("submit_corrective_action", case.id, TQ, sh(9, 30, 12), CORRECTIVE)
+    world.desk.take("submit_preventive_action", case.id, TQ, sh(9, 30, 13), PREVENTIVE)
     assert world.reminders(case.id, "pending") == []
-    case = world.desk.reject_report(case.id, BOSS, sh(10, 10, 10), {"reason": "too vague"})
+    case = world.desk.take("reject_report", case.id, BOSS, sh(10, 10, 10), {"reason": "too vague"})
     assert case.rework_count == 1
     assert local(case.ca_due_at) == sh(10, 14, 17, 30)  # 3 working days: Sat 11, Mon, Tue
     pending = world.reminders(case.id, "pending")
@@ -423,11 +431,15 @@ def test_customer_deadline_makes_one_message_for_both_replies(world: World) -> N
 def test_severity_a_repeats_every_working_morning_until_containment(world: World) -> None:
     case = world.file(sh(9, 30, 10))
     world.clock.now = sh(10, 9, 10)
-    world.desk.confirm_information(case.id, TQ, sh(10, 9, 10))
-    world.desk.decide_responsibility(
-        case.id, TQ, sh(10, 9, 10), {"party": "ours", "units": ["production"], "reason": "x"}
+    world.desk.take("confirm_information", case.id, TQ, sh(10, 9, 10), {"category": "function"})
+    world.desk.take(
+        "decide_responsibility",
+        case.id,
+        TQ,
+        sh(10, 9, 10),
+        {"party": "ours", "units": ["production"], "reason": "x"},
     )
-    world.desk.classify_severity(case.id, TQ, sh(10, 9, 10), {"severity": "A"})
+    world.desk.take("classify_severity", case.id, TQ, sh(10, 9, 10), {"severity": "A"})
     sev = [r for r in world.reminders(case.id) if r.kind == "severity_a"]
     assert [(local(r.due_at), r.data["day"], r.status) for r in sev] == [
         (sh(10, 10, 8, 30), 2, "pending")
@@ -454,7 +466,7 @@ def test_severity_a_repeats_every_working_morning_until_containment(world: World
     )  # skips Sunday
 
     world.clock.now = sh(10, 11, 9)
-    world.desk.record_containment(case.id, TQ, sh(10, 11, 9), {"actions": "quarantined"})
+    world.desk.take("record_containment", case.id, TQ, sh(10, 11, 9), {"actions": "quarantined"})
     assert [r for r in world.reminders(case.id, "pending") if r.kind == "severity_a"] == []
     mark = world.last_outbox_id()
     world.tick(sh(10, 13, 9))
@@ -463,11 +475,15 @@ def test_severity_a_repeats_every_working_morning_until_containment(world: World
 
 def test_severity_a_catch_up_sends_one_not_a_flood(world: World) -> None:
     case = world.file(sh(10, 9, 10))
-    world.desk.confirm_information(case.id, TQ, sh(10, 9, 10))
-    world.desk.decide_responsibility(
-        case.id, TQ, sh(10, 9, 10), {"party": "ours", "units": ["production"], "reason": "x"}
+    world.desk.take("confirm_information", case.id, TQ, sh(10, 9, 10), {"category": "function"})
+    world.desk.take(
+        "decide_responsibility",
+        case.id,
+        TQ,
+        sh(10, 9, 10),
+        {"party": "ours", "units": ["production"], "reason": "x"},
     )
-    world.desk.classify_severity(case.id, TQ, sh(10, 9, 10), {"severity": "A"})
+    world.desk.take("classify_severity", case.id, TQ, sh(10, 9, 10), {"severity": "A"})
     mark = world.last_outbox_id()
     world.tick(sh(10, 16, 12))  # a week later
     sev = [r for r in world.outbox(mark) if r.payload.get("alert") == "severity_a"]

@@ -155,7 +155,7 @@ def case_at(desk: Desk, name: str) -> Case:
     filer = Actor(REPORTER_ID, frozenset({Role.MARKETING}))
     case = desk.file_complaint(validate_intake(form, today=NOW.date()), filer, NOW)
     for step, actor, data in route_to(name):
-        case = getattr(desk, step)(case.id, actor, NOW, data)
+        case = desk.take(step, case.id, actor, NOW, data)
     return case
 
 
@@ -176,7 +176,7 @@ def test_who_may_take_each_step(desk: Desk, name: str) -> None:
         asked[kind] = "allowed" if desk.allowed(name, case, actor) else "refused"
         target = case if kind not in WHO[name] else case_at(desk, name)
         try:
-            after = getattr(desk, name)(target.id, actor, NOW, DATA.get(name, {}))
+            after = desk.take(name, target.id, actor, NOW, DATA.get(name, {}))
         except NotAllowed:
             outcome[kind] = "refused"
             assert desk.get_case(target.id).step == target.step, f"{kind} changed the case"

@@ -47,7 +47,7 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
         "Received",
         "Responsibility to decide",
         "Severity to classify",
-        "Containment",
+        "Immediate containment",
         "Corrective action",
         "Preventive action",
         "Awaiting management approval",
@@ -79,7 +79,7 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
     # what the page showed along the way
     assert seen["note"].startswith("Local sandbox")
     assert seen["card"] == f"{walk.case_ref} · 苏州精密电子有限公司 <Suzhou Precision> & Co"
-    assert seen["inline error"] == "The quantity must be a whole number greater than zero."
+    assert seen["inline error"] == "Please give a whole number above zero."
     assert "Only visible to you" in seen["ephemeral"]
     assert "Only Technical Quality" in seen["ephemeral"]
     assert "B — major" in seen["severity"]
@@ -87,14 +87,14 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
     assert "Overdue" in seen["management"] and walk.case_ref in seen["management"]
     assert walk.case_ref in seen["home"]
     assert "ready for your approval" in seen["dm"]
-    assert "Closed on criterion A" in seen["closed"]
+    assert "Closed: Actions carried out and shown to work" in seen["closed"]
     assert "归档 — archived" in seen["thread"]
     assert [m for step, m in walk.seen if step == "modal"] == [
         "New complaint",
         "Information complete",  # with the complaint's category (issue 14)
         "Responsibility",
         "Severity",
-        "Containment",
+        "Immediate containment",
         "Corrective action",
         "Preventive action",
         "Sent to customer",

@@ -89,11 +89,15 @@ def file(desk: Desk, at: datetime, i: int) -> int:
 
 
 def to_containment(desk: Desk, case_id: int, at: datetime, severity: str) -> None:
-    desk.confirm_information(case_id, TQ, at)
-    desk.decide_responsibility(
-        case_id, TQ, at, {"party": "ours", "units": ["production"], "reason": "x"}
+    desk.take("confirm_information", case_id, TQ, at, {"category": "function"})
+    desk.take(
+        "decide_responsibility",
+        case_id,
+        TQ,
+        at,
+        {"party": "ours", "units": ["production"], "reason": "x"},
     )
-    desk.classify_severity(case_id, TQ, at, {"severity": severity})
+    desk.take("classify_severity", case_id, TQ, at, {"severity": severity})
 
 
 def run_in_threads(workers: list[Callable[[], None]]) -> None:
@@ -194,7 +198,7 @@ def test_steps_racing_ticks_neither_deadlock_nor_double_up(
     ids = [file(setup, sh(9, 30, 10), i) for i in range(20)]
     for cid in ids:
         to_containment(setup, cid, sh(9, 30, 11), "B")
-        setup.record_containment(cid, TQ, sh(9, 30, 11), {"actions": "sorted"})
+        setup.take("record_containment", cid, TQ, sh(9, 30, 11), {"actions": "sorted"})
     setup_engine.dispose()
     moment = sh(10, 9, 15, 30)  # the corrective "2h" nudge of every case is due
     done = threading.Event()
@@ -203,7 +207,7 @@ def test_steps_racing_ticks_neither_deadlock_nor_double_up(
         desk, eng = new_desk(lambda: moment)
         try:
             for cid in ids:
-                desk.submit_corrective_action(cid, TQ, moment, CORRECTIVE)
+                desk.take("submit_corrective_action", cid, TQ, moment, CORRECTIVE)
         finally:
             done.set()
             eng.dispose()

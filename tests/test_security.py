@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blocks.card import case_card
-from blocks.intake import intake_modal
-from blocks.modals import DIRECT_STEPS, step_modal
+from blocks.modals import step_modal
 from blocks.posts import alert, case_detail, thread_post
 from blocks.text import escape, user_text
 from bot.handlers.actions import parse_value
-from bot.handlers.views import values
+from bot.handlers.views import intake_view, values
 from bot.sandbox.fakeslack import validate_blocks, validate_view
 from bot.workflow.steps import STEPS
+from bot.workflow.steps import shows as step_shows
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MANAGEMENT, MGR, MGR2, MKT, OUTSIDER, PROD, TQ
 from tests.mrkdwn import control_sequences, sequences, shown, unescape
@@ -100,7 +100,12 @@ def vm(**text: str) -> dict:
         "closed_at": NOW,
         "next_text": "next",
         "owners": ["role:management", "user:U0MGR1", "group:S0TQGRP"],
-        "actions": [{"name": n, "label": s.label, "primary": s.primary} for n, s in STEPS.items()],
+        "actions": [
+            {"name": n, "label": s.label, "style": "primary", "confirm": s.confirm}
+            for n, s in STEPS.items()
+        ],
+        "deadlines": [("Corrective", NOW)],
+        "severity_label": "A — critical",
         "channel": COMPLAINTS,
         "card_ts": "1.2",
         "delivery_error": "x",
@@ -154,6 +159,7 @@ def test_card_and_detail_stay_valid_and_safe_for_any_text(
                 "actor": "U0PROD1",
                 "at": NOW,
                 "data": {"text": text},
+                "shows": [(x.key, x.label, x.fmt.value, x.table) for x in step_shows("comment")],
             }
             for i in range(60)
         ]
@@ -188,6 +194,8 @@ def test_thread_posts_stay_valid_and_safe(data, kind) -> None:
         "actor": "U0TQ1",
         "at": NOW,
         "data": {**data, "why": [data.get("why", "")], "version": 2},
+        # what the declaration of this kind of event says its post shows
+        "shows": [(x.key, x.label, x.fmt.value, x.table) for x in step_shows(kind)],
     }
     msg = thread_post(vm(), event, ["user:U0MGR1", "role:quality"], LABELS)
     assert validate_blocks(msg["blocks"], surface="message") == []
@@ -199,12 +207,12 @@ def test_thread_posts_stay_valid_and_safe(data, kind) -> None:
 @settings(max_examples=30, deadline=None)
 @given(customer=TEXT, product=TEXT)
 def test_every_modal_is_valid_for_any_case(customer, product) -> None:
-    assert validate_view(intake_modal(channel_id="C1")) == []
+    assert validate_view(intake_view("C1")) == []
     model = vm(customer=customer, product=product)
-    for name in STEPS:
-        if name in DIRECT_STEPS:
+    for name, step in STEPS.items():
+        if not step.has_form:
             continue
-        view = step_modal(name, model, labels=LABELS, units=["production", "development"])
+        view = step_modal(step, model, labels=LABELS, units=["production", "development"])
         assert validate_view(view) == [], name
         assert len(view["private_metadata"]) <= 3000
 
@@ -311,7 +319,7 @@ def test_forged_payloads_change_nothing(running, caplog) -> None:
     r.client.click(TQ, "step:delete_everything", f"{a.id}:{a.step}")
     # a tampered private_metadata: a step form pointed at the other case
     view = step_modal(
-        "decide_responsibility",
+        STEPS["decide_responsibility"],
         {**vm(), "id": b.id, "step": 99},
         labels=LABELS,
         units=["production"],

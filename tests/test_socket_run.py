@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from blocks.intake import intake_modal
 from bot.doctor import run_checks
+from bot.handlers.views import intake_view
 from bot.sandbox.fakeslack import FakeSlack
 from bot.sandbox.socketmode import SocketModeServer
 from tests.conftest import COMPLAINTS, MKT, make_settings
@@ -79,7 +79,7 @@ def test_run_in_socket_mode(tmp_path: Path, slack: FakeSlack) -> None:
         server.greeting.set()
         assert server.wait_for_hellos(hellos + 1)
         assert _wait(lambda: _healthz(port) == 200), log_path.read_text()
-        form = json.loads(json.dumps(intake_modal(channel_id=COMPLAINTS)))
+        form = json.loads(json.dumps(intake_view(COMPLAINTS)))
         reply = client.submit(MKT, form, GOOD)
         assert (reply.status, reply.body) == (200, "")
         assert _wait(lambda: len(_cards(slack)) == 2), log_path.read_text()

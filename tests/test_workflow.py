@@ -55,7 +55,7 @@ PA = {"m_method": "Update WI-12 with torque check", "documents": ["work_instruct
 
 # the route to each state, as (step, actor, data)
 ROUTE: list[tuple[str, Actor, dict[str, Any]]] = [
-    ("confirm_information", TQ, {}),
+    ("confirm_information", TQ, {"category": "function"}),
     ("decide_responsibility", TQ, {"party": "ours", "units": ["production"], "reason": "r"}),
     ("classify_severity", TQ, {"severity": "B"}),
     ("record_containment", PROD, {"actions": "hold"}),
@@ -83,7 +83,7 @@ def new_case(desk: Desk, **form: Any) -> Case:
 
 def walk(desk: Desk, case: Case, upto: int) -> Case:
     for name, actor, data in ROUTE[:upto]:
-        case = getattr(desk, name)(case.id, actor, NOW, data)
+        case = desk.take(name, case.id, actor, NOW, data)
     return case
 
 
@@ -111,7 +111,7 @@ def test_happy_path_states(desk: Desk) -> None:
     seen = [case.status]
     for i in range(len(ROUTE)):
         name, actor, data = ROUTE[i]
-        case = getattr(desk, name)(case.id, actor, NOW, data)
+        case = desk.take(name, case.id, actor, NOW, data)
         seen.append(case.status)
     assert seen == [
         "received",
@@ -134,7 +134,7 @@ def test_each_step_refuses_the_wrong_role(desk: Desk, index: int) -> None:
     case = walk(desk, new_case(desk), index)
     name, actor, data = ROUTE[index]
     with pytest.raises(NotAllowed):
-        getattr(desk, name)(case.id, NOBODY, NOW, data)
+        desk.take(name, case.id, NOBODY, NOW, data)
     after = desk.get_case(case.id)
     assert after.step == case.step and after.status == case.status
 
@@ -166,63 +166,71 @@ def test_every_step_refuses_a_wrong_state(desk: Desk, name: str) -> None:
         case = walk(desk, case, 2)  # SEVERITY: responsibility is decided already
     before = len(desk.get_case(case.id).events)
     with pytest.raises(WrongState):
-        getattr(desk, name)(case.id, everyone, NOW, data)
+        desk.take(name, case.id, everyone, NOW, data)
     assert len(desk.get_case(case.id).events) == before
 
 
 def test_information_loop_and_customer_fault(desk: Desk) -> None:
     case = new_case(desk)
-    case = desk.request_information(case.id, TQ, NOW, {"missing": "photos"})
+    case = desk.take("request_information", case.id, TQ, NOW, {"missing": "photos"})
     assert case.status == "info_requested"
-    case = desk.provide_information(case.id, MKT, NOW, {"info": "photos attached"})
+    case = desk.take("provide_information", case.id, MKT, NOW, {"info": "photos attached"})
     assert case.status == "received" and "photos attached" in case.notes
-    case = desk.confirm_information(case.id, TQ, NOW)
-    case = desk.decide_responsibility(case.id, TQ, NOW, {"party": "customer", "reason": "r"})
+    case = desk.take("confirm_information", case.id, TQ, NOW, {"category": "function"})
+    case = desk.take(
+        "decide_responsibility", case.id, TQ, NOW, {"party": "customer", "reason": "r"}
+    )
     with pytest.raises(NotAllowed):
-        desk.confirm_customer_informed(case.id, TQ, NOW)
-    case = desk.confirm_customer_informed(case.id, MKT, NOW)
+        desk.take("confirm_customer_informed", case.id, TQ, NOW)
+    case = desk.take("confirm_customer_informed", case.id, MKT, NOW)
     assert case.status == "closed" and case.closure == "not_ours"
 
 
 def test_responsibility_needs_a_known_unit(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 1)
     with pytest.raises(InvalidInput) as e:
-        desk.decide_responsibility(case.id, TQ, NOW, {"party": "ours", "reason": "r"})
+        desk.take("decide_responsibility", case.id, TQ, NOW, {"party": "ours", "reason": "r"})
     assert "units" in e.value.errors
     with pytest.raises(InvalidInput):
-        desk.decide_responsibility(
-            case.id, TQ, NOW, {"party": "ours", "units": ["kitchen"], "reason": "r"}
+        desk.take(
+            "decide_responsibility",
+            case.id,
+            TQ,
+            NOW,
+            {"party": "ours", "units": ["kitchen"], "reason": "r"},
         )
 
 
 def test_unit_of_another_case_may_not_act(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 3)  # containment, unit production
     with pytest.raises(NotAllowed):
-        desk.record_containment(case.id, DEV, NOW, {"actions": "x"})
-    assert desk.record_containment(case.id, TQ, NOW, {"actions": "x"}).status == "corrective"
+        desk.take("record_containment", case.id, DEV, NOW, {"actions": "x"})
+    assert (
+        desk.take("record_containment", case.id, TQ, NOW, {"actions": "x"}).status == "corrective"
+    )
 
 
 def test_reports_are_versioned_and_editable_until_approved(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 6)  # approval
-    case = desk.submit_corrective_action(case.id, PROD, NOW, {**CA, "actions": "better"})
+    case = desk.take("submit_corrective_action", case.id, PROD, NOW, {**CA, "actions": "better"})
     assert case.status == "approval"
     reports = desk.get_case(case.id).reports
     assert [(r.kind, r.version) for r in reports if r.kind == "corrective"] == [
         ("corrective", 1),
         ("corrective", 2),
     ]
-    case = desk.approve_report(case.id, MGR, NOW)
+    case = desk.take("approve_report", case.id, MGR, NOW)
     with pytest.raises(WrongState):
-        desk.submit_corrective_action(case.id, PROD, NOW, CA)
+        desk.take("submit_corrective_action", case.id, PROD, NOW, CA)
     assert desk.get_case(case.id).events[-1].data["corrective_version"] == 2
 
 
 def test_rejection_sends_back_with_new_due_dates(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 6)
     with pytest.raises(InvalidInput):
-        desk.reject_report(case.id, MGR, NOW, {"reason": ""})
+        desk.take("reject_report", case.id, MGR, NOW, {"reason": ""})
     later = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-    case = desk.reject_report(case.id, MGR, later, {"reason": "shallow"})
+    case = desk.take("reject_report", case.id, MGR, later, {"reason": "shallow"})
     assert case.status == "corrective" and case.rework_count == 1
     assert case.ca_done_at is None and case.ca_due_at > later
     # REWORK_WORKING_DAYS=3 from Tue 10 Mar 10:00 → Fri 13 Mar 17:30 Shanghai
@@ -232,52 +240,73 @@ def test_rejection_sends_back_with_new_due_dates(desk: Desk) -> None:
 def test_closure_criteria(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 9)  # verification, 0 lots
     with pytest.raises(InvalidInput):
-        desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
+        desk.take("close_case", case.id, TQ, NOW, {"criterion": "B"})
     with pytest.raises(InvalidInput):
-        desk.close_case(case.id, TQ, NOW, {"criterion": "A", "evidence": ""})
+        desk.take("close_case", case.id, TQ, NOW, {"criterion": "A", "evidence": ""})
     # (the complained lot is L1: lots made after the countermeasure are checked)
     for lot in ("L21", "L22"):
-        case = desk.record_lot_check(
-            case.id, TQ, NOW, {"lot": lot, "quantity": "9", "result": "ok"}
+        case = desk.take(
+            "record_lot_check", case.id, TQ, NOW, {"lot": lot, "quantity": "9", "result": "ok"}
         )
     with pytest.raises(InvalidInput):
-        desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
-    case = desk.record_lot_check(case.id, TQ, NOW, {"lot": "L23", "quantity": "9", "result": "ok"})
-    case = desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
+        desk.take("close_case", case.id, TQ, NOW, {"criterion": "B"})
+    case = desk.take(
+        "record_lot_check", case.id, TQ, NOW, {"lot": "L23", "quantity": "9", "result": "ok"}
+    )
+    case = desk.take("close_case", case.id, TQ, NOW, {"criterion": "B"})
     assert case.closure == "B" and desk.get_case(case.id).events[-1].data["clean_lots"] == 3
 
 
 def test_same_problem_resets_the_lot_count(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 10)  # one clean lot
-    case = desk.record_lot_check(
-        case.id, TQ, NOW, {"lot": "L2", "quantity": "9", "result": "same_problem"}
+    case = desk.take(
+        "record_lot_check",
+        case.id,
+        TQ,
+        NOW,
+        {"lot": "L2", "quantity": "9", "result": "same_problem"},
     )
     assert case.status == "corrective" and case.clean_lots == 0 and case.rework_count == 1
     case = walk(desk, case, 0)
     for name, actor, data in ROUTE[4:9]:
-        case = getattr(desk, name)(case.id, actor, NOW, data)
+        case = desk.take(name, case.id, actor, NOW, data)
     assert case.status == "verification" and case.clean_lots == 0
 
 
 def test_customer_rejection_and_reopen(desk: Desk) -> None:
     case = walk(desk, new_case(desk), 8)  # customer review
     with pytest.raises(InvalidInput):
-        desk.record_customer_acceptance(case.id, MKT, NOW, {"accepted": "no"})
-    case = desk.record_customer_acceptance(case.id, MKT, NOW, {"accepted": "no", "note": "no"})
+        desk.take("record_customer_acceptance", case.id, MKT, NOW, {"accepted": "no"})
+    case = desk.take(
+        "record_customer_acceptance", case.id, MKT, NOW, {"accepted": "no", "note": "no"}
+    )
     assert case.status == "corrective" and case.rework_count == 1
     case = walk(desk, new_case(desk), 9)
-    case = desk.close_case(
-        case.id, TQ, NOW, {"criterion": "A", "evidence": "audit", "no_negative_impact": ["yes"]}
+    case = desk.take(
+        "close_case",
+        case.id,
+        TQ,
+        NOW,
+        {"criterion": "A", "evidence": "audit", "no_negative_impact": ["yes"]},
     )
-    case = desk.reopen_case(case.id, TQ, NOW, {"reason": "again"})
+    case = desk.take("reopen_case", case.id, TQ, NOW, {"reason": "again"})
     assert case.status == "corrective" and case.is_open and case.rework_count == 1
 
 
 def test_stale_step_is_refused(desk: Desk) -> None:
     case = new_case(desk)
-    desk.confirm_information(case.id, TQ, NOW, expected_step=case.step)
+    desk.take(
+        "confirm_information", case.id, TQ, NOW, {"category": "function"}, expected_step=case.step
+    )
     with pytest.raises(WrongState):
-        desk.confirm_information(case.id, TQ, NOW, expected_step=case.step)
+        desk.take(
+            "confirm_information",
+            case.id,
+            TQ,
+            NOW,
+            {"category": "function"},
+            expected_step=case.step,
+        )
 
 
 def test_two_managers_at_the_same_instant_make_one_decision(desk: Desk) -> None:
@@ -285,17 +314,17 @@ def test_two_managers_at_the_same_instant_make_one_decision(desk: Desk) -> None:
     results: list[str] = []
     barrier = threading.Barrier(2)
 
-    def act(fn: Any, actor: Actor, data: dict[str, Any]) -> None:
+    def act(name: str, actor: Actor, data: dict[str, Any]) -> None:
         barrier.wait()
         try:
-            fn(case.id, actor, NOW, data, expected_step=case.step)
+            desk.take(name, case.id, actor, NOW, data, expected_step=case.step)
             results.append("won")
         except WrongState:
             results.append("lost")
 
     threads = [
-        threading.Thread(target=act, args=(desk.approve_report, MGR, {})),
-        threading.Thread(target=act, args=(desk.reject_report, MGR2, {"reason": "x"})),
+        threading.Thread(target=act, args=("approve_report", MGR, {})),
+        threading.Thread(target=act, args=("reject_report", MGR2, {"reason": "x"})),
     ]
     for t in threads:
         t.start()

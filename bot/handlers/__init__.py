@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
-from blocks.posts import notice
-from blocks.text import escape
 from bot.config import Settings
 from bot.i18n import use_locale
 from bot.slack.directory import Directory
 from bot.slack.gateway import Gateway
+from bot.slack.notices import Notices
 from bot.workflow import Desk
 
 log = logging.getLogger(__name__)
@@ -37,17 +35,8 @@ class Services:
         return use_locale(self.directory.locale(user_id))
 
     def tell(self, channel: str | None, user: str, text: str) -> None:
-        """A short ephemeral answer to one person (refusals, stale buttons). Escaped: a
-        refusal may quote what the person typed."""
-        target = channel or user
-        text = escape(text)
-        try:
-            if channel:
-                self.gateway.call("chat.postEphemeral", channel=target, user=user, **notice(text))
-            else:
-                self.gateway.call("chat.postMessage", channel=user, **notice(text))
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not tell %s: %s", user, exc)
+        """A short ephemeral answer to one person (refusals, stale buttons)."""
+        Notices(self.gateway).tell(channel, user, text)
 
 
 def register(app: App, services: Services) -> None:

@@ -1,4 +1,10 @@
-"""Buttons on the case card and in DMs: `step:<name>` with value `<case id>:<case step>`."""
+"""Buttons on the case card and in DMs: `step:<name>` with value `<case id>:<case step>`.
+
+A step without a form (its declaration has a confirm dialog) is stored in the inbox and
+acked; the worker takes it (bot/workflow/inbox.py). A step with a form is checked (who,
+where, stale card: `Desk.check_may_take`, the same check and words `Desk.take` uses) and
+its form opened straight away, while the trigger is alive; the form's submission then
+goes the same way as a button (bot/handlers/views.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +15,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
-from blocks.modals import DIRECT_STEPS, step_modal
+from blocks.modals import step_modal
 from bot.handlers import Services
-from bot.handlers.work import step_payload
-from bot.workflow import NotAllowed, NotFound, WorkflowError, WrongState
+from bot.i18n import _
+from bot.workflow import WorkflowError
+from bot.workflow.inbox import step_payload
 from bot.workflow.steps import STEPS
 from bot.workflow.taxonomy import category_names
 from bot.workflow.view import LABELS, case_view
@@ -33,7 +40,8 @@ def register(app: App, sv: Services) -> None:
         channel = (body.get("channel") or {}).get("id")
         name = action["action_id"].split(":", 1)[1]
         parsed = parse_value(action.get("value"))
-        if name in DIRECT_STEPS and name in STEPS and parsed is not None:
+        step = STEPS.get(name)
+        if step is not None and not step.has_form and parsed is not None:
             # stored before the ack, taken by the worker right after it; a retry of this
             # very click (same action_ts and trigger) is stored once, and a second click
             # finds the case moved on
@@ -49,45 +57,33 @@ def register(app: App, sv: Services) -> None:
             sv.wake()
             return
         ack()
-        if name not in STEPS or parsed is None:
+        if step is None or parsed is None:
             log.warning(
                 "forged or unknown action %r value %r from %s",
                 action.get("action_id"),
                 action.get("value"),
                 user_id,
             )
-            sv.tell(channel, user_id, "That button is not recognised. Nothing was changed.")
+            sv.tell(channel, user_id, _("That button is not recognised. Nothing was changed."))
             return
         case_id, seen_step = parsed
-        actor = sv.directory.actor(user_id)
         try:
             # the form of "Sent to customer" names the report version, so it needs the reports
-            case = sv.desk.get_case(case_id, full=name == "send_to_customer")
-            step = STEPS[name]
-            if case.step != seen_step:
-                raise WrongState(
-                    f"{case.ref} has moved on since this card was shown. Nothing was changed."
-                )
-            if not sv.desk.allowed(name, case, actor):
-                if not step.who(actor, case):
-                    raise NotAllowed(f"Only {step.who_text} can do “{step.label}” on {case.ref}.")
-                raise WrongState(f"“{step.label}” does not apply to {case.ref} now.")
-        except (NotAllowed, WrongState, NotFound) as exc:
-            sv.tell(channel, user_id, str(exc))
-            return
+            case = sv.desk.get_case(case_id, full=step.needs_reports)
+            sv.desk.check_may_take(step, case, sv.directory.actor(user_id), seen_step)
         except WorkflowError as exc:
             sv.tell(channel, user_id, str(exc))
             return
         # issue 14 hook: the configured complaint categories for the confirmation form
         labels = {**LABELS, "complaint_category": category_names(sv.settings.categories)}
         view = step_modal(
-            name, case_view(case, sv.desk.now()), labels=labels, units=list(sv.settings.units)
+            step, case_view(case, sv.desk.now()), labels=labels, units=list(sv.settings.units)
         )
         try:
             sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)
         except (SlackApiError, OSError) as exc:
             log.error("views.open for %s failed: %s", name, exc)
-            sv.tell(channel, user_id, "Slack did not open the form in time — please try again.")
+            sv.tell(channel, user_id, _("Slack did not open the form in time — please try again."))
 
     @app.action("open_case")
     def open_case(ack: Ack) -> None:

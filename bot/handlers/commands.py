@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
-from blocks.intake import intake_modal
 from blocks.posts import case_detail
 from blocks.text import escape
 from bot.handlers import Services
+from bot.handlers.views import intake_view
 from bot.i18n import _
 from bot.models import Case
 from bot.slack.home import Home
@@ -45,7 +45,7 @@ def register(app: App, sv: Services) -> None:
                 sv.gateway.call(
                     "views.open",
                     trigger_id=command["trigger_id"],
-                    view=intake_modal(channel_id=command.get("channel_id", "")),
+                    view=intake_view(command.get("channel_id", "")),
                 )
             except (SlackApiError, OSError) as exc:
                 log.error("views.open for /complaint new failed: %s", exc)

@@ -9,8 +9,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
-from blocks.intake import intake_modal
 from bot.handlers import Services
+from bot.handlers.views import intake_view
 from bot.i18n import _, use_locale
 from bot.slack.home import Home
 from bot.workflow import Role
@@ -74,7 +74,7 @@ def register(app: App, sv: Services) -> None:
             return
         try:
             with use_locale(sv.directory.locale(user_id)):
-                view = intake_modal(channel_id=sv.settings.complaints_channel)
+                view = intake_view(sv.settings.complaints_channel)
             sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)
         except (SlackApiError, OSError) as exc:
             log.error("views.open for the Home's New complaint failed: %s", exc)

@@ -8,11 +8,17 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from blocks.intake import CALLBACK_ID as INTAKE_CALLBACK
+from blocks.intake import intake_modal
 from blocks.posts import notice
 from blocks.text import escape, plain
 from bot.handlers import Services
-from bot.handlers.work import intake_payload
-from bot.workflow import IntakeForm, InvalidInput, WorkflowError, validate_intake
+from bot.i18n import _
+from bot.workflow import InvalidInput, WorkflowError, validate_intake
+from bot.workflow.inbox import intake_payload, step_payload
+from bot.workflow.intake import FIELDS as INTAKE_FIELDS
+from bot.workflow.intake import TABLES as INTAKE_TABLES
+from bot.workflow.intake import intake_form
 from bot.workflow.steps import STEPS
 from bot.workflow.text import clean_data
 
@@ -54,40 +60,32 @@ def _message_view(title: str, text: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "title": plain(title, 24),
-        "close": plain("Close", 24),
+        "close": plain(_("Close"), 24),
         "blocks": notice(escape(text))["blocks"],
     }
 
 
+def intake_view(channel_id: str = "") -> dict[str, Any]:
+    """The `/complaint new` modal, drawn from the declared intake fields."""
+    return intake_modal(INTAKE_FIELDS, INTAKE_TABLES, channel_id=channel_id)
+
+
 def register(app: App, sv: Services) -> None:
-    @app.view("complaint_new")
+    @app.view(INTAKE_CALLBACK)
     def new_complaint(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         # cleaned before it is stored in the inbox too, not only where it is validated
-        v = clean_data(values(view))
-        form = IntakeForm(
-            customer=v.get("customer") or "",
-            contact=v.get("contact") or "",
-            product=v.get("product") or "",
-            lots=v.get("lots") or "",
-            quantity=v.get("quantity") or "",
-            via=v.get("via") or "",
-            description=v.get("description") or "",
-            deadline=v.get("deadline"),
-            urgent="urgent" in (v.get("urgent") or []),
-            evidence=v.get("evidence") or [],
-            notes=v.get("notes") or "",
-        )
+        form = intake_form(clean_data(values(view)))
         now = sv.desk.now()
         try:
-            validate_intake(form, today=now.astimezone(sv.desk.tz).date())
+            validate_intake(form, today=sv.desk.today(now))
             sv.desk.check_can_file(sv.directory.actor(body["user"]["id"]))
         except InvalidInput as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         except WorkflowError as exc:
-            ack(response_action="update", view=_message_view("New complaint", str(exc)))
+            ack(response_action="update", view=_message_view(_("New complaint"), str(exc)))
             return
-        # stored before the ack, filed by the worker right after it (bot/handlers/work.py);
+        # stored before the ack, filed by the worker right after it (bot/workflow/inbox.py);
         # a re-sent form has the same view id and is stored once
         sv.desk.inbox.accept_request(
             key=f"view:{view['id']}",
@@ -115,26 +113,31 @@ def register(app: App, sv: Services) -> None:
             ack(
                 response_action="update",
                 view=_message_view(
-                    "Not recognised", "This form is not recognised. Nothing was changed."
+                    _("Not recognised"), _("This form is not recognised. Nothing was changed.")
                 ),
             )
             return
         case_id, seen_step = int(m.group(1)), int(m.group(2))
-        actor = sv.directory.actor(user_id)
+        answers = clean_data(values(view))
         try:
-            getattr(sv.desk, name)(
-                case_id,
-                actor,
-                sv.desk.now(),
-                values(view),
-                expected_step=seen_step,
-                request_key=f"view:{view['id']}",
-            )
+            # the person sees mistakes on the form while it is open; `Desk.take` checks
+            # the same again under the case's lock, in the worker
+            sv.desk.check_form(name, case_id, sv.directory.actor(user_id), answers, seen_step)
         except InvalidInput as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         except WorkflowError as exc:
-            ack(response_action="update", view=_message_view("Not changed", str(exc)))
+            ack(response_action="update", view=_message_view(_("Not changed"), str(exc)))
             return
+        # the same path as a button: stored before the ack, taken by the worker (a re-sent
+        # form has the same view id and is stored once)
+        sv.desk.inbox.accept_request(
+            key=f"view:{view['id']}",
+            kind="step",
+            user_id=user_id,
+            channel_id=None,
+            payload=step_payload(name, case_id, seen_step, answers),
+            now=sv.desk.now(),
+        )
         ack()
         sv.wake()

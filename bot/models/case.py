@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -15,9 +17,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     event,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bot.models.base import Base, UTCDateTime, utcnow
@@ -45,6 +49,32 @@ class Status(enum.StrEnum):
         return self is not Status.CLOSED
 
 
+class StatusType(TypeDecorator[Status]):
+    """`Status` in Python, its value in a VARCHAR(32) column (as the schema always had)."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else Status(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Status | None:
+        return None if value is None else Status(value)
+
+
+@dataclass(frozen=True, order=True)
+class Deadline:
+    """A running clock of a case: what is owed, and by when."""
+
+    due_at: datetime
+    what: str  # "corrective", "preventive", or a clock another module registers
+
+
+# The clocks a case runs: each says its deadline, or None when it is not running.
+# bot/workflow modules may register more (a clock per step, issue 12) with `CLOCKS.append`.
+CLOCKS: list[Callable[[Case], Deadline | None]] = []
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -61,7 +91,7 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(32), default=Status.RECEIVED.value)
+    status: Mapped[Status] = mapped_column(StatusType(), default=Status.RECEIVED)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     # bumped by every transition; buttons and modals carry it so a stale one fails politely
     step: Mapped[int] = mapped_column(Integer, default=1)
@@ -139,9 +169,22 @@ class Case(Base):
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
     lot_checks: Mapped[list[LotCheck]] = relationship(back_populates="case", order_by="LotCheck.id")
 
-    @property
-    def status_enum(self) -> Status:
-        return Status(self.status)
+    def running_deadlines(self, now: datetime | None = None) -> list[Deadline]:
+        """The deadlines still running, soonest first (none once the case is closed).
+        `now` is for clocks that start or stop with time; the built-in ones do not."""
+        if not Status(self.status).is_open:
+            return []
+        return sorted(d for clock in CLOCKS if (d := clock(self)) is not None)
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Whether something owed on this case is past its deadline."""
+        return any(d.due_at <= now for d in self.running_deadlines(now))
+
+    def load_history(self) -> None:
+        """Load the timeline, reports and lot checks while the session is open (they are
+        read after it closes)."""
+        for rel in (self.events, self.reports, self.lot_checks):
+            len(rel)
 
     def latest_report(self, kind: str) -> Report | None:
         found = [r for r in self.reports if r.kind == kind]
@@ -228,3 +271,19 @@ def _audit_is_append_only(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, CaseEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise PermissionError("the audit trail is append-only")
+
+
+def _corrective(case: Case) -> Deadline | None:
+    """The corrective-action reply (PROCEDURE.md, Deadlines), until it is submitted."""
+    if case.ca_due_at is None or case.ca_done_at is not None:
+        return None
+    return Deadline(case.ca_due_at, "corrective")
+
+
+def _preventive(case: Case) -> Deadline | None:
+    if case.pa_due_at is None or case.pa_done_at is not None:
+        return None
+    return Deadline(case.pa_due_at, "preventive")
+
+
+CLOCKS.extend([_corrective, _preventive])

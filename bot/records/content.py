@@ -69,7 +69,7 @@ class Writer:
             "documents": st.DOCUMENTS,
             "via": {**RECEIVED_VIA, **st.SEND_METHODS},
             "closure": st.CLOSURE,
-            "severity": {k: f"{k} — {v.split(':')[0]}" for k, v in st.SEVERITIES.items()},
+            "severity": st.SEVERITIES,
         }[kind]
         return self.w.code(kind, value, english)
 

@@ -140,7 +140,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
     p.fill({"severity": "B", "note": "Affects normal use; agreed with Mei (Marketing)."})
     p.submit()
     modal_closes()
-    status_becomes(ref, "Containment")
+    status_becomes(ref, "Immediate containment")
     saw("severity", p.field(ref, "Severity"))
 
     # working days pass: the morning digest, then the missed corrective-action deadline
@@ -159,7 +159,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
     saw("management", overdue)
     p.channel(COMPLAINTS)
     p.until("the overdue notice in the thread", lambda: "Overdue" in _thread_text(sb, ref))
-    status_becomes(ref, "Containment")
+    status_becomes(ref, "Immediate containment")
 
     # the reporter's Home tab lists the case among theirs, overdue
     p.as_person(MKT)
@@ -174,7 +174,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
     p.as_person(PROD)
     p.channel(COMPLAINTS)
     p.press(ref, "record_containment")
-    modal("Containment")
+    modal("Immediate containment")
     p.fill(
         {
             "warehouse_qty": "800",
@@ -259,7 +259,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
     status_becomes(ref, "Closed")
     closed = p.card(ref).text
     saw("closed", closed)
-    if "Closed on criterion" not in closed or p.buttons(ref) != ["step:reopen_case"]:
+    if "Closed: " not in closed or p.buttons(ref) != ["step:reopen_case"]:
         raise TourFailed(f"closed card shows {closed!r} with {p.buttons(ref)}")
 
     # the thread holds every step; a person's reply goes into the record too

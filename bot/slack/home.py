@@ -74,7 +74,7 @@ class Home:
             "status_label": st.STATUS_LABEL[status],
             "next_text": st.NEXT_STEP_TEXT[status],
             "clock": clock,
-            "steps": [{"name": s.name, "label": s.label} for s in item.steps],
+            "steps": [{"name": s.name, "label": s.label, "confirm": s.confirm} for s in item.steps],
             "action_owner": item.action_owner,
         }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.i18n import _
 from bot.workflow.text import clean_text
 
 EXTRA_ACTIONS = 2  # rows on the form beyond the first action
@@ -30,22 +31,22 @@ def action_items(
         if not (text or owner or raw):
             continue
         if not text:
-            errors[f"action_{n}"] = "Say what this action is, or clear its owner and date."
+            errors[f"action_{n}"] = _("Say what this action is, or clear its owner and date.")
         elif len(text) > 3000:
-            errors[f"action_{n}"] = "Please keep this under 3000 characters."
+            errors[f"action_{n}"] = _("Please keep this under 3000 characters.")
         if not owner:
-            errors[f"owner_{n}"] = "Who owns this action?"
+            errors[f"owner_{n}"] = _("Who owns this action?")
         planned = None
         try:
             planned = date.fromisoformat(raw) if raw else None
         except ValueError:
-            errors[f"planned_{n}"] = "That is not a date."
+            errors[f"planned_{n}"] = _("That is not a date.")
         if raw and planned is None and f"planned_{n}" not in errors:
-            errors[f"planned_{n}"] = "That is not a date."
+            errors[f"planned_{n}"] = _("That is not a date.")
         if not raw:
-            errors[f"planned_{n}"] = "Give the planned completion date."
+            errors[f"planned_{n}"] = _("Give the planned completion date.")
         elif planned is not None and planned < today:
-            errors[f"planned_{n}"] = "The planned date cannot be in the past."
+            errors[f"planned_{n}"] = _("The planned date cannot be in the past.")
         items.append(
             {
                 "n": n,

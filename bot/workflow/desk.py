@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.models import Case, CaseEvent, ProcessedRequest, RefCounter, Status, utcnow
 from bot.models.base import read_sessions
 from bot.workflow import effects
@@ -23,7 +24,7 @@ from bot.workflow.calendar import WorkingCalendar, WorkingHours
 from bot.workflow.errors import NotAllowed, NotFound, WrongState
 from bot.workflow.evidence import record_files
 from bot.workflow.inbox import RequestInbox
-from bot.workflow.intake import Complaint, format_ref
+from bot.workflow.intake import Complaint, case_columns, filed_event, format_ref
 from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class DeskBase:
         self.calendar = calendar or make_calendar(settings)
         self.tz = ZoneInfo(settings.timezone)
         self.scheduler_hooks: list[Callable[[Session, Case, datetime], None]] = []
-        # requests Slack was told are accepted, done after the ack (bot/handlers/work.py)
+        # requests Slack was told are accepted, done after the ack (`InboxWorker`, same module)
         self.inbox = RequestInbox(self.sessions, self.readers)
 
     def now(self) -> datetime:
@@ -75,9 +76,9 @@ class DeskBase:
         with self.readers() as s:
             case = s.get(Case, case_id)
             if case is None:
-                raise NotFound(f"There is no case #{case_id}.")
+                raise NotFound(_("There is no case #{id}.", id=case_id))
             if full:
-                _ = case.events, case.reports, case.lot_checks
+                case.load_history()
             return case
 
     def get_event(self, event_id: int) -> CaseEvent | None:
@@ -88,8 +89,8 @@ class DeskBase:
         with self.readers() as s:
             case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
             if case is None:
-                raise NotFound(f"There is no case {ref.strip()[:30]}.")
-            _ = case.events, case.reports, case.lot_checks
+                raise NotFound(_("There is no case {ref}.", ref=ref.strip()[:30]))
+            case.load_history()
             return case
 
     def open_cases_for(self, user_id: str, limit: int = 30) -> list[Case]:
@@ -107,7 +108,7 @@ class DeskBase:
     def _lock(self, s: Session, case_id: int) -> Case:
         case = s.get(Case, case_id, with_for_update=True, populate_existing=True)
         if case is None:
-            raise NotFound(f"There is no case #{case_id}.")
+            raise NotFound(_("There is no case #{id}.", id=case_id))
         return case
 
     def _event(
@@ -208,24 +209,14 @@ class DeskBase:
                 done = s.get(ProcessedRequest, request_key[:255])
                 if done is not None and done.result.isdigit():
                     return self._reload(s, int(done.result))
-                raise WrongState("This form was already submitted.")
+                raise WrongState(_("This form was already submitted."))
             case = Case(
                 # a unique placeholder; the real reference is taken last (see below)
                 ref=f"new-{uuid4().hex[:16]}",
-                status=Status.RECEIVED.value,
+                status=Status.RECEIVED,
                 is_open=True,
                 step=1,
-                customer=complaint.customer,
-                customer_contact=complaint.contact,
-                product=complaint.product,
-                lots=complaint.lots,
-                quantity=complaint.quantity,
-                received_via=complaint.via,
-                description=complaint.description,
-                customer_deadline=complaint.deadline,
-                urgent=complaint.urgent,
-                evidence=complaint.evidence,
-                notes=complaint.notes,
+                **case_columns(complaint),
                 reporter_id=actor.user_id,
                 received_at=now,
                 created_at=now,
@@ -242,18 +233,9 @@ class DeskBase:
             from bot.workflow.recurrence import note_recurrence
 
             note_recurrence(s, case, self.tz)
-            data = {
-                "customer": case.customer,
-                "product": case.product,
-                "lots": case.lots,
-                "quantity": case.quantity,
-                "via": case.received_via,
-                "urgent": case.urgent,
-                "deadline": case.customer_deadline.isoformat() if case.customer_deadline else None,
-                "request": request_key,
-            }
+            data = {**filed_event(complaint), "request": request_key}
             ev = self._event(s, case, actor, "filed", data, now, step=1)
-            record_files(s, case, complaint.evidence, actor.user_id, now, "intake")
+            record_files(s, case, case.evidence, actor.user_id, now, "intake")
             effects.enqueue(s, kind="card_post", now=now, case=case)
             effects.thread_post(
                 s, case, now, event_id=ev.id, mention=["role:quality", f"user:{actor.user_id}"]
@@ -273,7 +255,7 @@ class DeskBase:
 
     def check_can_file(self, actor: Actor) -> None:
         if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
-            raise NotAllowed("Only Marketing or Technical Quality can file a complaint.")
+            raise NotAllowed(_("Only Marketing or Technical Quality can file a complaint."))
 
     def alert_channels(self) -> list[str]:
         out = [self.settings.management_channel, *self.settings.alert_channels]

@@ -1,22 +1,43 @@
-"""Requests accepted before the ack and done after it (see `bot.models.inbox`).
+"""The inbox: requests accepted before the ack and done after it (`bot.models.inbox`).
 
-The handler's part is `accept_request`: one INSERT in a short transaction, so Slack's ack
-never waits for a case's whole transaction. The worker's part is `claim_request_work` /
-`finish_request` / `retry_request`: rows are claimed with an atomic conditional UPDATE,
-so several workers on one database never do a row twice."""
+One inbound path for everything a person asks the desk to do: a new complaint, a step
+taken with a button, a step's form. The handler checks what it can answer on the spot
+(a form's mistakes, a wrong person, a stale card), stores the request with
+`accept_request` (one INSERT, so Slack's ack never waits for a case's whole transaction),
+acks, and wakes the worker. `InboxWorker`, below, claims rows with an atomic conditional
+UPDATE (several workers on one database never do a row twice), takes the step or files
+the complaint through the desk, and tells the person when it is refused, through the
+`tell` it is given (the gateway's, bot/slack/notices.py): nothing climbs back up into the
+handlers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import _, use_locale
 from bot.models import Inbox, InboxStatus, ProcessedRequest, utcnow
 from bot.models.leases import lease_until, owner_id
+from bot.wakeup import PollingLoop
+from bot.workflow.errors import WorkflowError
+from bot.workflow.intake import IntakeForm, validate_intake
+from bot.workflow.roles import Actor
+
+if TYPE_CHECKING:
+    from bot.workflow.procedure import Desk
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8  # 1-2 minutes of retries with a 1 s base: a database restart, not a bug
 
 _INSERT = insert(Inbox.__table__)
 
@@ -86,7 +107,7 @@ class RequestInbox:
 
     def next_request(self) -> Request | None:
         """Claim the oldest request that is due; None when there is none."""
-        for _ in range(5):  # another worker may win the race for a row: take the next
+        for _attempt in range(5):  # another worker may win the race for a row: take the next
             now = utcnow()
             with self.readers() as s:
                 row = s.scalars(
@@ -186,3 +207,142 @@ class RequestInbox:
 
 def _seen(s: Session, key: str) -> bool:
     return s.get(ProcessedRequest, key[:255]) is not None
+
+
+# --- what the handlers store ---------------------------------------------------------------
+
+
+def intake_payload(form: Any) -> dict[str, Any]:
+    return {"form": asdict(form)}
+
+
+def step_payload(
+    name: str, case_id: int, seen_step: int, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A step asked for: by a button (no data) or a form (its answers, already checked
+    once by the handler, checked again under the case's lock by `Desk.take`)."""
+    return {"step": name, "case_id": case_id, "seen_step": seen_step, "data": data or {}}
+
+
+# --- the worker ----------------------------------------------------------------------------
+
+
+def _backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter (as the outbox sender's)."""
+    return min(cap, base * (2 ** min(attempt, 16))) * (0.5 + random.random() / 2)
+
+
+Tell = Callable[[str | None, str, str], None]
+
+
+class InboxWorker(PollingLoop):
+    """Does the accepted requests, in order, one at a time. A refusal (the case moved on,
+    the wrong person) is told to the person in their language, as the handler would have."""
+
+    name = "inbox-worker"
+
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        actor: Callable[[str], Actor],
+        tell: Tell,
+        wake: Callable[[], None],
+        locale: Callable[[str], str | None] = lambda user: None,
+        base_delay: float = 1.0,
+        before_each: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self.desk = desk
+        self.inbox: RequestInbox = desk.inbox
+        self.actor, self.tell, self.wake_outbox, self.locale = actor, tell, wake, locale
+        self.before_each = before_each  # lets Slack's requests in flight go first
+        self.base_delay = base_delay
+        self._busy = threading.Lock()
+
+    def round(self) -> int:
+        return self.work()
+
+    def work(self, limit: int = 100) -> int:
+        """Do up to `limit` due requests; returns how many were taken."""
+        done = 0
+        with self._busy:
+            while done < limit and not self._stop.is_set():
+                self.before_each()
+                req = self.inbox.next_request()
+                if req is None:
+                    break
+                with use_locale(self.locale(req.user_id)):
+                    self.handle(req)
+                done += 1
+        if done:
+            self.wake_outbox()  # their Slack effects are in the outbox now
+        return done
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Do every pending request (tests, shutdown); True when none is left."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.work()
+            if not self.inbox.pending_requests():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def handle(self, req: Request) -> None:
+        try:
+            if req.kind == "intake":
+                case_id, outcome = self._file(req)
+            elif req.kind == "step":
+                case_id, outcome = self._step(req)
+            else:
+                self.inbox.finish_request(req, f"unknown kind {req.kind!r}", failed=True)
+                log.error("inbox %s: unknown kind %r", req.id, req.kind)
+                return
+        except WorkflowError as exc:
+            self.tell(req.channel_id, req.user_id, str(exc))
+            self.inbox.finish_request(req, f"refused: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - the database or a bug: retry, then give up
+            attempts = req.attempts + 1
+            if attempts < MAX_ATTEMPTS:
+                delay = _backoff(req.attempts, self.base_delay, 60.0)
+                log.warning("inbox %s (%s) retry in %.1fs: %r", req.id, req.kind, delay, exc)
+                self.inbox.retry_request(req, delay, repr(exc))
+                return
+            log.exception("inbox %s (%s) failed for good", req.id, req.kind)
+            self.inbox.finish_request(req, f"failed: {exc!r}", failed=True)
+            self.tell(
+                req.channel_id,
+                req.user_id,
+                _(
+                    "Sorry — the complaint desk could not record that. Nothing was changed; "
+                    "please try again, and tell Technical Quality if it keeps failing."
+                ),
+            )
+            return
+        self.inbox.finish_request(req, outcome, case_id=case_id)
+
+    def _file(self, req: Request) -> tuple[int, str]:
+        form = IntakeForm(**req.payload["form"])
+        # validated again as on the day it was sent (it passed then; this cannot drift)
+        complaint = validate_intake(form, today=self.desk.today(req.received_at))
+        actor = self.actor(req.user_id)
+        case = self.desk.file_complaint(complaint, actor, req.received_at, request_key=req.key)
+        return case.id, f"filed {case.ref}"
+
+    def _step(self, req: Request) -> tuple[int | None, str]:
+        p = req.payload
+        name, case_id = str(p["step"]), int(p["case_id"])
+        if req.attempts and self.inbox.request_done(req.key):
+            return case_id, "done before a restart"
+        self.desk.take(
+            name,
+            case_id,
+            self.actor(req.user_id),
+            req.received_at,
+            p.get("data") or {},
+            expected_step=int(p["seen_step"]),
+            request_key=req.key,
+        )
+        return case_id, name

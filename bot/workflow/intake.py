@@ -1,131 +1,192 @@
-"""Flow step 1: the complaint record, checked before a case exists."""
+"""Flow step 1: the complaint record, checked before a case exists.
+
+Each intake field is declared once, in `INTAKE`: its input (label, kind, limits,
+validation), the `Case` column it fills, and whether the "filed" event records it (and so
+its thread post shows it). The modal (blocks/intake.py), the handler that reads the
+submission, the inbox payload, validation, `Desk.file_complaint` and the thread post all
+read this table: a new intake field is one `In(...)` line here, its column in
+bot/models/case.py (with a migration) and its Chinese in the .po.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, field, make_dataclass
+from datetime import date
 from typing import Any
 
+from bot.i18n import N_
 from bot.workflow.errors import InvalidInput
-from bot.workflow.text import clean_data, clean_text
+from bot.workflow.fields import DateRule, Field, Kind, clean_fields
 
+# how the complaint came in (not who took it): "Received via"
 RECEIVED_VIA = {
-    "phone": "Phone",
-    "fax": "Fax",
-    "letter": "Letter",
-    "email": "E-mail",
-    "verbal": "Verbal",
-    "visit": "Customer visit",
+    "phone": N_("Phone"),
+    "fax": N_("Fax"),
+    "letter": N_("Letter"),
+    "email": N_("E-mail"),
+    "verbal": N_("Verbal"),
+    "visit": N_("Customer visit"),
 }
+URGENT = {"urgent": N_("Urgent: mobilise the responsible units at once")}
+TABLES = {"via": RECEIVED_VIA, "urgent": URGENT}
 
 MAX_SHORT = 200
 MAX_LONG = 3000
 
 
-@dataclass
-class IntakeForm:
-    """What the intake modal collected, as typed. Field names are the modal's block ids,
-    so validation errors map straight back onto the form."""
-
-    customer: str = ""
-    contact: str = ""
-    product: str = ""
-    lots: str = ""
-    quantity: str = ""
-    via: str = ""
-    description: str = ""
-    deadline: str | None = None
-    urgent: bool = False
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    notes: str = ""
-
-
 @dataclass(frozen=True)
-class Complaint:
-    """A validated complaint record, ready to become a case."""
+class In:
+    """An intake field: the input, the `Case` column it fills, and whether the "filed"
+    event (and its thread post) records it."""
 
-    customer: str
-    contact: str
-    product: str
-    lots: str
-    quantity: int
-    via: str
-    description: str
-    deadline: date | None
-    urgent: bool
-    evidence: list[dict[str, Any]]
-    notes: str
+    field: Field
+    column: str
+    recorded: bool = False
+    default: Any = ""
 
 
-def validate_intake(form: IntakeForm, *, today: date) -> Complaint:
+F, K = Field, Kind
+INTAKE: tuple[In, ...] = (
+    In(
+        F("customer", N_("Customer"), K.NAME, limit=MAX_SHORT, placeholder=N_("Company name")),
+        "customer",
+        True,
+    ),
+    In(
+        F(
+            "contact",
+            N_("Customer contact"),
+            limit=MAX_SHORT,
+            placeholder=N_("Name, phone, e-mail"),
+        ),
+        "customer_contact",
+    ),
+    In(
+        F(
+            "product",
+            N_("Product / part number"),
+            K.NAME,
+            limit=MAX_SHORT,
+            placeholder=N_("Part number"),
+        ),
+        "product",
+        True,
+    ),
+    In(
+        F(
+            "lots",
+            N_("Lot or batch number(s)"),
+            limit=MAX_SHORT * 2,
+            hint=N_("Separate several lots with commas."),
+        ),
+        "lots",
+        True,
+    ),
+    In(
+        F(
+            "quantity",
+            N_("Quantity affected"),
+            K.COUNT,
+            positive=True,
+            limit=12,
+            hint=N_("A whole number of pieces."),
+            missing=N_("Please give the quantity affected."),
+        ),
+        "quantity",
+        True,
+    ),
+    In(
+        F(
+            "via",
+            N_("Received via"),
+            K.CHOICE,
+            options="via",
+            placeholder=N_("How did it come in?"),
+            missing=N_("Please choose how the complaint was received."),
+        ),
+        "received_via",
+        True,
+    ),
+    In(
+        F(
+            "description",
+            N_("Description of the defect"),
+            K.LONG,
+            placeholder=N_("What the customer found, where, how many, since when"),
+        ),
+        "description",
+    ),
+    In(
+        F(
+            "deadline",
+            N_("Customer's reply deadline"),
+            K.DATE,
+            required=False,
+            dates=DateRule.NOT_PAST,
+            hint=N_("Leave empty: corrective reply in 1 working day, preventive in 3."),
+        ),
+        "customer_deadline",
+        True,
+        None,
+    ),
+    In(F("urgent", N_("Urgency"), K.FLAG, required=False, options="urgent"), "urgent", True, False),
+    In(
+        F("evidence", N_("Evidence (photos, files)"), K.FILES, required=False, limit=10),
+        "evidence",
+        default=None,
+    ),
+    In(F("notes", N_("Anything else"), K.LONG, required=False), "notes"),
+)
+FIELDS: tuple[Field, ...] = tuple(i.field for i in INTAKE)
+
+
+def _default(i: In) -> Any:
+    return (
+        field(default_factory=list) if i.default is None and i.field.kind is K.FILES else i.default
+    )
+
+
+# What the intake modal collected, as typed; field names are the modal's block ids.
+IntakeForm = make_dataclass("IntakeForm", [(i.field.key, Any, _default(i)) for i in INTAKE])
+IntakeForm.__module__ = __name__
+IntakeForm.__doc__ = "What the intake modal collected, as typed (see INTAKE)."
+
+# A validated complaint record, ready to become a case.
+Complaint = make_dataclass("Complaint", [(i.field.key, Any) for i in INTAKE], frozen=True)
+Complaint.__module__ = __name__
+
+
+def intake_form(values: dict[str, Any]) -> Any:
+    """The form from a modal's flattened values (bot/handlers/views.values)."""
+    return IntakeForm(
+        **{i.field.key: values.get(i.field.key) for i in INTAKE if i.field.key in values}
+    )
+
+
+def validate_intake(form: Any, *, today: date) -> Any:
     """Return the clean record or raise InvalidInput with one message per bad field.
 
     `today` is the company's local date: a customer deadline before it is refused."""
     errors: dict[str, str] = {}
-
-    def text(name: str, value: str | None, *, required: bool, limit: int) -> str:
-        v = clean_text(value).strip()
-        if required and not v:
-            errors[name] = "Please fill this in."
-        elif len(v) > limit:
-            errors[name] = f"Please keep this under {limit} characters (now {len(v)})."
-        return v
-
-    customer = text("customer", form.customer, required=True, limit=MAX_SHORT)
-    contact = text("contact", form.contact, required=True, limit=MAX_SHORT)
-    product = text("product", form.product, required=True, limit=MAX_SHORT)
-    lots = text("lots", form.lots, required=True, limit=MAX_SHORT * 2)
-    description = text("description", form.description, required=True, limit=MAX_LONG)
-    notes = text("notes", form.notes, required=False, limit=MAX_LONG)
-
-    quantity = 0
-    raw_q = clean_text(form.quantity).strip().replace(",", "")
-    if not raw_q:
-        errors["quantity"] = "Please give the quantity affected."
-    elif not (raw_q.isascii() and raw_q.isdigit()) or int(raw_q) <= 0:
-        errors["quantity"] = "The quantity must be a whole number greater than zero."
-    elif int(raw_q) > 1_000_000_000:
-        errors["quantity"] = "That quantity is too large to be right."
-    else:
-        quantity = int(raw_q)
-
-    via = clean_text(form.via).strip()
-    if via not in RECEIVED_VIA:
-        errors["via"] = "Please choose how the complaint was received."
-
-    deadline: date | None = None
-    if form.deadline:
-        try:
-            deadline = date.fromisoformat(clean_text(form.deadline))
-        except ValueError:
-            errors["deadline"] = "That is not a date."
-        else:
-            if deadline < today:
-                errors["deadline"] = "The customer's deadline cannot be in the past."
-
-    if len(form.evidence) > 10:
-        errors["evidence"] = "Attach at most 10 files."
-
+    data = asdict(form)
+    clean = clean_fields(FIELDS, data, today=today, tables=TABLES, errors=errors)
     if errors:
         raise InvalidInput(errors)
-    return Complaint(
-        customer=customer,
-        contact=contact,
-        product=product,
-        lots=lots,
-        quantity=quantity,
-        via=via,
-        description=description,
-        deadline=deadline,
-        urgent=bool(form.urgent),
-        evidence=clean_data(list(form.evidence)),
-        notes=notes,
-    )
+    return Complaint(**clean)
+
+
+def case_columns(complaint: Any) -> dict[str, Any]:
+    """The `Case` columns a complaint fills."""
+    data = asdict(complaint)
+    return {i.column: data[i.field.key] for i in INTAKE}
+
+
+def filed_event(complaint: Any) -> dict[str, Any]:
+    """What the "filed" event records (and its thread post shows)."""
+    data = asdict(complaint)
+    iso = lambda v: v.isoformat() if isinstance(v, date) else v  # noqa: E731
+    return {i.field.key: iso(data[i.field.key]) for i in INTAKE if i.recorded}
 
 
 def format_ref(year: int, number: int) -> str:
     return f"CC-{year}-{number:04d}"
-
-
-def local_today(now: datetime, tz: Any) -> date:
-    return now.astimezone(tz).date()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.models import Case, Report, Status
 from bot.workflow import effects
 from bot.workflow.roles import SYSTEM
-from bot.workflow.steps import add_report
+from bot.workflow.transition import add_report
 
 S = Status
 TAKES = {S.CORRECTIVE: ("corrective", S.PREVENTIVE), S.PREVENTIVE: ("preventive", S.APPROVAL)}

@@ -12,13 +12,6 @@ class Role(enum.StrEnum):
     MANAGEMENT = "management"
 
 
-ROLE_LABELS = {
-    Role.MARKETING: "Marketing",
-    Role.QUALITY: "Technical Quality",
-    Role.MANAGEMENT: "Management",
-}
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who is acting and with which roles. `units` are the responsible units they belong

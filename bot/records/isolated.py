@@ -170,9 +170,19 @@ def _recv(sock: socket.socket, deadline: float) -> bytes:
     return exactly(size)
 
 
+def _die_with_parent() -> None:
+    """Linux: killed when the worker dies, even while stuck in a call (an idle helper
+    reads the closed connection and exits by itself anyway)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def serve(fd: int) -> None:
     """The helper's loop: one call after another until the worker closes the connection."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the bot, which stops us
+    _die_with_parent()
     sock = socket.socket(fileno=fd)
     sock.settimeout(None)
     while True:

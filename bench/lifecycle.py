@@ -34,7 +34,7 @@ from tests.test_procedure_e2e import CONTAIN, PA
 # is the real one, so the corrective action is planned a month ahead
 CA = {**TEST_CA, "planned": (date.today() + timedelta(days=30)).isoformat()}
 WALK: list[tuple[str, str, dict[str, Any] | None]] = [
-    (TQ, "confirm_information", None),
+    (TQ, "confirm_information", {"category": "function"}),  # issue 14: a form
     (
         TQ,
         "decide_responsibility",

@@ -103,7 +103,12 @@ def case_with_events(desk: Desk, events: int) -> int:
             message_ts=f"1772500000.{i:06d}",
             files=files,
         )
-    desk.close_case(case.id, TQ, at, {"criterion": "A", "evidence": "SPI data of 3 lots"})
+    desk.close_case(
+        case.id,
+        TQ,
+        at,
+        {"criterion": "A", "evidence": "SPI data of 3 lots", "no_negative_impact": ["yes"]},
+    )
     return case.id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.modals import confirm_dialog
+from blocks.recurrence import recurrence_blocks
 from blocks.text import (
     cap_blocks,
     context,
@@ -78,6 +79,8 @@ def step_buttons(vm: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
+    from blocks.clocks import card_deadlines  # issue 12 (blocks/clocks.py imports this module)
+
     resp = {"ours": "Ours", "customer": "Customer's"}.get(vm["responsibility"] or "", "—")
     if vm["units"]:
         resp += " — " + ", ".join(escape(u) for u in vm["units"])
@@ -99,7 +102,8 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
         ("Responsibility", resp),
         ("Reported by", f"{user(vm['reporter'])} via {escape(vm['via'])}"),
         ("Received", when(vm["received_at"])),
-        ("Deadlines", "\n".join(deadlines) or ("done" if vm["is_open"] else "—")),
+        # issue 12: every running clock, never "done" while someone owes a step
+        ("Deadlines", card_deadlines(vm) if "clocks" in vm else "\n".join(deadlines) or "—"),
     ]
 
 
@@ -133,6 +137,7 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     ]
     if flags:
         blocks.append(context("  ·  ".join(flags)))
+    blocks.extend(recurrence_blocks(vm))  # issue 14 hook: "possibly the same problem as …"
     if vm["closure"]:
         blocks.append(
             context(

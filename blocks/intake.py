@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.text import context, option, plain
+from bot.i18n import N_, _
 
 CALLBACK_ID = "complaint_new"
 VIA = [
@@ -58,6 +59,17 @@ def text_input(
     return el
 
 
+def name_select(action_id: str, placeholder: str) -> dict[str, Any]:
+    """Issue 14 hook: existing names suggested as you type (bot/handlers/quality.py loads
+    the options), so one customer is not spelled three ways; a new name is offered too."""
+    return {
+        "type": "external_select",
+        "action_id": action_id,
+        "min_query_length": 1,
+        "placeholder": plain(_(placeholder), 150),
+    }
+
+
 def intake_modal(*, channel_id: str = "") -> dict[str, Any]:
     """Everything a quality team needs to start: customer, product, lots, quantity, how it
     came in, the defect, the customer's deadline, urgency and evidence."""
@@ -73,9 +85,11 @@ def intake_modal(*, channel_id: str = "") -> dict[str, Any]:
                 "Record the complaint as the customer gave it. Technical Quality is "
                 "notified at once in the complaints channel."
             ),
-            _input("customer", "Customer", text_input(placeholder="Company name")),
+            _input("customer", "Customer", name_select("customer_name", N_("Company name"))),
             _input("contact", "Customer contact", text_input(placeholder="Name, phone, e-mail")),
-            _input("product", "Product / part number", text_input()),
+            _input(
+                "product", "Product / part number", name_select("product_name", N_("Part number"))
+            ),
             _input(
                 "lots",
                 "Lot or batch number(s)",

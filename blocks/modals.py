@@ -7,15 +7,11 @@ from typing import Any
 
 from blocks.intake import _input, text_input
 from blocks.text import context, option, plain, section, user_text
+from bot.i18n import N_, _
 
 DIRECT_STEPS = {
     # steps with nothing to type: a button with Slack's confirm dialog
-    "confirm_information": (
-        "Information complete?",
-        "The complaint record is complete and "
-        "sufficient to start: customer, product, lot, quantity, defect, "
-        "evidence.",
-    ),
+    # "confirm_information" has a form since issue 14 (the category): see _confirm_body
     "approve_report": (
         "Approve the report?",
         "Your approval is recorded with your name and the time, like a signature.",
@@ -27,6 +23,7 @@ DIRECT_STEPS = {
 }
 
 SUBMIT = {
+    "confirm_information": N_("Confirm"),
     "request_information": "Ask",
     "provide_information": "Add",
     "decide_responsibility": "Decide",
@@ -42,6 +39,7 @@ SUBMIT = {
     "reopen_case": "Reopen",
 }
 TITLES = {
+    "confirm_information": N_("Information complete"),
     "request_information": "More information",
     "provide_information": "Add information",
     "decide_responsibility": "Responsibility",
@@ -75,10 +73,41 @@ def _select(
     return el
 
 
+def _more_actions() -> list[dict[str, Any]]:
+    """Further corrective actions, each with its own owner and planned date (optional)."""
+    from bot.workflow.actions import EXTRA_ACTIONS
+
+    out: list[dict[str, Any]] = []
+    for n in range(2, 2 + EXTRA_ACTIONS):
+        out += [
+            _input(
+                f"action_{n}",
+                f"Corrective action {n} (optional)",
+                text_input(multiline=True, max_length=3000),
+                optional=True,
+            ),
+            _input(
+                f"owner_{n}",
+                f"Owner of action {n}",
+                {"type": "users_select", "action_id": "value"},
+                optional=True,
+            ),
+            _input(
+                f"planned_{n}",
+                f"Planned completion of action {n}",
+                {"type": "datepicker", "action_id": "value"},
+                optional=True,
+            ),
+        ]
+    return out
+
+
 def _body(
     name: str, vm: dict[str, Any], labels: dict[str, dict[str, str]], units: list[str]
 ) -> list[dict[str, Any]]:
     long = {"multiline": True, "max_length": 3000}
+    if name == "confirm_information":
+        return _confirm_body(labels.get("complaint_category") or {})
     if name == "request_information":
         return [_input("missing", "What is missing?", text_input(**long))]
     if name == "provide_information":
@@ -160,6 +189,7 @@ def _body(
             _input("actions", "Corrective actions", text_input(**long)),
             _input("owner", "Action owner", {"type": "users_select", "action_id": "value"}),
             _input("planned", "Planned completion", {"type": "datepicker", "action_id": "value"}),
+            *_more_actions(),  # issue 12(3j): each action its own owner and date
         ]
     if name == "submit_preventive_action":
         out = [
@@ -262,10 +292,38 @@ def _body(
             _input(
                 "evidence", "Evidence of effect (required for A)", text_input(**long), optional=True
             ),
+            # issue 12(3b): criterion A records that quality was not harmed
+            _input(
+                "no_negative_impact",
+                "For A: no negative effect on quality",
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        option("The actions had no negative effect on quality", "yes"),
+                    ],
+                },
+                optional=True,
+            ),
         ]
     if name == "reopen_case":
         return [_input("reason", "What recurred?", text_input(**long))]
     raise KeyError(name)
+
+
+def _confirm_body(categories: dict[str, str]) -> list[dict[str, Any]]:
+    """Issue 14 hook: confirming the information is also where Technical Quality files the
+    complaint under a category (COMPLAINT_CATEGORIES, names in the reader's language)."""
+    return [
+        context(
+            _(
+                "The complaint record is complete and sufficient to start: customer, "
+                "product, lot, quantity, defect, evidence."
+            )
+        ),
+        _input("category", _("Complaint category"), _select(categories)),
+        _input("note", _("Note"), text_input(max_length=500), optional=True),
+    ]
 
 
 def step_modal(
@@ -281,8 +339,8 @@ def step_modal(
         "type": "modal",
         "callback_id": f"step:{name}",
         "private_metadata": f"{vm['id']}:{vm['step']}",
-        "title": plain(TITLES[name], 24),
-        "submit": plain(SUBMIT[name], 24),
+        "title": plain(_(TITLES[name]), 24),
+        "submit": plain(_(SUBMIT[name]), 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.card import SEVERITY_BADGE, button, case_card, mention
+from blocks.clocks import lot_not_counted, more_action_lines
 from blocks.modals import confirm_dialog
 from blocks.text import (
     VIEW_BLOCKS,
@@ -22,10 +23,13 @@ HELP = (
     "*Complaint desk* — the customer-complaint procedure in Slack\n"
     "• `/complaint new` — record a new customer complaint (Marketing or Technical Quality)\n"
     "• `/complaint show CC-2026-0001` — a case with its full timeline\n"
-    "• `/complaint list` — your open cases (all open cases for Technical Quality)\n"
+    "• `/complaint list` — what is waiting for you; `/complaint list all|overdue|A|<customer>` "
+    "— the open cases you can see, filtered\n"
     "• `/complaint report CC-2026-0001` — the latest improvement report (PDF) by direct message\n"
     "• `/complaint register [2026-03 | 2026-01-01..2026-03-31] [severity:A unit:…]` — the "
     "complaint register (XLSX and CSV) by direct message (Technical Quality, Management)\n"
+    "• `/complaint stats [month | quarter | 2026-Q1 | 2026-01-01..2026-03-31]` — the "
+    "complaint figures, with charts by direct message (Technical Quality, Management)\n"
     "• `/complaint help` — this help\n"
     "Every step after intake happens with the buttons on the case card in the complaints "
     "channel; discuss the case in its thread."
@@ -79,6 +83,7 @@ def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) 
         add("Actions", data.get("actions"))
         if data.get("owner"):
             lines.append(f"*Owner:* {user(data['owner'])} by {escape(data.get('planned'))}")
+        lines += more_action_lines(data)  # issue 12(3j): actions 2, 3 with their owners
     elif kind == "submit_preventive_action":
         lines.append(f"*Version {data.get('version')}*")
         for k, v in (data.get("measures") or {}).items():
@@ -100,9 +105,13 @@ def _detail(kind: str, data: dict[str, Any], labels: dict[str, dict[str, str]]) 
         )
         if ok:
             lines.append(f"Clean lots: {data.get('clean_lots')}")
+        if data.get("not_counted"):  # issue 12(3a): criterion B counts distinct later lots
+            lines.append(lot_not_counted(data["not_counted"]))
     elif kind == "close_case":
         add("Criterion", labels["closure"].get(data.get("criterion", ""), ""))
         add("Evidence", data.get("evidence"))
+        if data.get("no_negative_impact"):  # issue 12(3b)
+            lines.append("No negative effect on quality :white_check_mark:")
     elif kind == "record_customer_acceptance":
         lines.append(
             "*Customer:* "

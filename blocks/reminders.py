@@ -175,7 +175,11 @@ def reminder_alert(
 
 def _digest_line(item: dict[str, Any], overdue: bool) -> str:
     sev = f" · {escape(item['severity'])}" if item.get("severity") else ""
-    name = _(DEADLINE_NAMES.get(item.get("deadline", ""), N_("reply")))
+    # issue 12: a step's clock names itself ("Approval"); the replies keep their names
+    label = item.get("deadline_label")
+    name = escape(
+        _(label) if label else _(DEADLINE_NAMES.get(item.get("deadline", ""), N_("reply")))
+    )
     due = when(as_time(item.get("due_at")))
     status = escape(_(str(item.get("status", ""))) if item.get("status") else "")
     if overdue:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import N_, _, use_locale
@@ -73,6 +74,13 @@ SLACK_SETTINGS = (
     "COMPLAINTS_CHANNEL",
 )
 LANGUAGES = ("en", "zh-CN")
+# issue 14: complaint categories, `code=English|中文` separated by `;` (COMPLAINT_CATEGORIES)
+DEFAULT_CATEGORIES = (
+    "appearance=Appearance|外观;dimension=Dimension|尺寸;function=Function|功能;"
+    "material=Material|材料;packaging=Packaging|包装;labelling=Labelling|标识;"
+    "documents=Documents|文件;delivery=Delivery|交付;service=Service|服务"
+)
+_CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 class SettingsError(ValueError):
@@ -173,6 +181,24 @@ class Settings:
     case_visibility: str = "roles"
     # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
     slack_channel_burst: int = 10
+    # --- step clocks (issue 12): the time each owner has for their step ---
+    confirm_working_days: int = 0  # 0 = by the end of the same working day
+    info_working_days: int = 1
+    decide_working_days: int = 1  # deciding responsibility, classifying severity
+    notice_working_days: int = 1  # telling the customer it is their responsibility
+    containment_hours: float = 24.0  # clock hours from receipt, as automotive customers expect
+    approval_working_days: int = 1
+    send_working_days: int = 1
+    customer_followup_working_days: int = 5
+    lot_check_working_days: int = 5
+    step_clock_reminders: bool = True  # false: only the two reply deadlines remind
+    # --- end of step clocks ---
+    # issue 14: (code, English name, Chinese name) per complaint category; the monthly KPI
+    # report to the management channel on the first working day of a month
+    categories: tuple[tuple[str, str, str], ...] = field(
+        default_factory=lambda: parse_categories(DEFAULT_CATEGORIES, [])
+    )
+    monthly_report: bool = True
 
     @property
     def socket_mode(self) -> bool:
@@ -194,6 +220,24 @@ class Settings:
     @property
     def roles_configured(self) -> bool:
         return not (self.marketing.empty and self.quality.empty and self.management.empty)
+
+
+def _clock_settings(number: Any) -> dict[str, Any]:
+    """The step clocks' settings (issue 12): working days each owner has for their step,
+    and the containment's clock hours."""
+    days = {
+        "confirm_working_days": ("CONFIRM_WORKING_DAYS", "0"),
+        "info_working_days": ("INFO_WORKING_DAYS", "1"),
+        "decide_working_days": ("DECIDE_WORKING_DAYS", "1"),
+        "notice_working_days": ("NOTICE_WORKING_DAYS", "1"),
+        "approval_working_days": ("APPROVAL_WORKING_DAYS", "1"),
+        "send_working_days": ("SEND_WORKING_DAYS", "1"),
+        "customer_followup_working_days": ("CUSTOMER_FOLLOWUP_WORKING_DAYS", "5"),
+        "lot_check_working_days": ("LOT_CHECK_WORKING_DAYS", "5"),
+    }
+    out: dict[str, Any] = {k: int(number(env, d, int, 0)) for k, (env, d) in days.items()}
+    out["containment_hours"] = number("CONTAINMENT_HOURS", "24", float, 1)
+    return out
 
 
 def _split(value: str) -> list[str]:
@@ -283,6 +327,32 @@ def _units(value: str, problems: list[str]) -> dict[str, RoleMembers]:
             continue
         units[name] = _members(f"RESPONSIBLE_UNITS[{name}]", ids, problems)
     return units
+
+
+def parse_categories(value: str, problems: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """`code=English|中文;…`: the code is what is stored, the names are what people see."""
+    out: list[tuple[str, str, str]] = []
+    for entry in (e.strip() for e in value.split(";")):
+        if not entry:
+            continue
+        code, sep, names = entry.partition("=")
+        code = code.strip()
+        en, _bar, zh = names.partition("|")
+        en, zh = en.strip(), zh.strip() or en.strip()
+        if not sep or not _CATEGORY_CODE.match(code) or not en:
+            problems.append(
+                f"COMPLAINT_CATEGORIES: {entry[:60]!r} is not code=English name|中文名 "
+                "(code: lower-case letters, digits, _)"
+            )
+        elif len(en) > 60 or len(zh) > 60:
+            problems.append(f"COMPLAINT_CATEGORIES: the names of {code!r} exceed 60 characters")
+        elif any(c == code for c, _e, _z in out):
+            problems.append(f"COMPLAINT_CATEGORIES: {code!r} is given twice")
+        else:
+            out.append((code, en, zh))
+    if not out and not problems:
+        problems.append("COMPLAINT_CATEGORIES: give at least one category")
+    return tuple(out)
 
 
 def _bool(name: str, value: str, problems: list[str]) -> bool:
@@ -499,6 +569,12 @@ def _load(env: Mapping[str, str]) -> Settings:
         records_timeout_seconds=number("RECORDS_TIMEOUT_SECONDS", "120", float, 1),
         case_visibility=visibility,
         slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
+        **_clock_settings(number),
+        step_clock_reminders=_bool(
+            "STEP_CLOCK_REMINDERS", get("STEP_CLOCK_REMINDERS", "true"), problems
+        ),
+        categories=parse_categories(get("COMPLAINT_CATEGORIES", DEFAULT_CATEGORIES), problems),
+        monthly_report=_bool("MONTHLY_REPORT", get("MONTHLY_REPORT", "true"), problems),
     )
     if problems:
         unset = [n for n in SLACK_SETTINGS if not get(n) or is_example(get(n))]

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.slack.home import install as install_people
 from bot.slack.reminder_delivery import install as install_delivery
 from bot.workflow.reminders import TickResult, install_hook, run_tick
 
@@ -32,6 +33,7 @@ def install_reminders(bot: Any) -> None:
     delivery = getattr(getattr(bot, "sender", None), "delivery", None)
     if delivery is not None:
         install_delivery(delivery)
+        install_people(delivery)  # issue 12: Home refreshes, turns, outcomes, step clocks
 
 
 class ReminderScheduler:
@@ -51,6 +53,8 @@ class ReminderScheduler:
         try:
             self.bot.in_flight.yield_to_requests()
             result = run_tick(self.bot.desk, self.bot.desk.now())
+            if self.bot.desk.monthly_report(self.bot.desk.now()):  # issue 14: once a month
+                self.bot.sender.wake()
         except Exception:
             log.exception("reminder tick failed")
             return None

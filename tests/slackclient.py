@@ -138,6 +138,28 @@ class SlackClient:
         }
         return self.interaction(payload, **kw)
 
+    def suggest(self, user: str, view: dict[str, Any], action_id: str, typed: str) -> Reply:
+        """What Slack sends while someone types into an external_select of `view` (the
+        options load, `block_suggestion`)."""
+        block = next(
+            b
+            for b in view["blocks"]
+            if b.get("type") == "input" and b["element"].get("action_id") == action_id
+        )
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM["id"]},
+            "container": {"type": "view", "view_id": "V0SUGGEST"},
+            "api_app_id": "A0000TEST",
+            "token": "legacy",
+            "action_id": action_id,
+            "block_id": block["block_id"],
+            "value": typed,
+            "team": TEAM,
+            "view": {**view, "id": "V0SUGGEST", "team_id": TEAM["id"], "state": {"values": {}}},
+        }
+        return self.interaction(payload)
+
     def submit(
         self,
         user: str,
@@ -211,6 +233,9 @@ def fill(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
         elif t in ("multi_static_select", "checkboxes"):
             opts = [o for o in el.get("options", []) if o["value"] in (answer or [])]
             state = {"type": t, "selected_options": opts}
+        elif t == "external_select":  # the option the options load offered (text = value)
+            opt = {"text": {"type": "plain_text", "text": answer}, "value": answer}
+            state = {"type": t, "selected_option": opt if answer else None}
         elif t == "datepicker":
             state = {"type": t, "selected_date": answer}
         elif t == "users_select":

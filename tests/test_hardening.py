@@ -283,7 +283,9 @@ def test_a_case_is_read_only_by_roles_its_units_and_its_reporter(running) -> Non
         {"party": "ours", "units": ["production"], "reason": "ours"},
     )
     assert "Secret" in _blocks(r.client.command(PROD, f"show {case.ref}"))
-    assert case.ref in _blocks(r.client.command(PROD, "list"))
+    assert case.ref in _blocks(r.client.command(PROD, "list all"))
+    # the Home tab lists a unit's case once it waits for the unit (issue 12's to-do)
+    take(r, TQ, case.id, "classify_severity", {"severity": "B"})
     for who in (MKT, TQ):
         assert "Secret" in _blocks(r.client.command(who, f"show {case.ref}"))
     # the Home tab: the outsider's lists hold no case, the unit member's do

@@ -106,8 +106,10 @@ def test_acked_work_waits_for_a_worker_and_is_done_once(
         assert case.received_at == clock.now  # the time of the request, not of the work
         assert len(cards(slack)) == 1
 
-        # a click, acked by the web side, re-sent by Slack, taken once by the worker
-        reply = client.click(TQ, "step:confirm_information", f"{case.id}:{case.step}")
+        # a click, acked by the web side, re-sent by Slack, taken once by the worker (on a
+        # direct step: since issue 14 confirming the information has a form)
+        case = _to_customer_notice(worker, case.id, clock)
+        reply = client.click(MKT, "step:confirm_customer_informed", f"{case.id}:{case.step}")
         assert (reply.status, reply.body) == (200, "")
         again = client.interaction(client.last, headers={"X-Slack-Retry-Num": "1"})
         assert again.status == 200
@@ -116,7 +118,12 @@ def test_acked_work_waits_for_a_worker_and_is_done_once(
         assert worker.wait_idle() and worker.sender.drain(15)
         with worker.desk.sessions() as s:
             kinds = list(s.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
-        assert kinds == ["filed", "confirm_information"]
+        assert kinds == [
+            "filed",
+            "confirm_information",
+            "decide_responsibility",
+            "confirm_customer_informed",
+        ]
         assert all(r.status == InboxStatus.DONE for r in inbox_rows(bot))
     finally:
         worker.stop()
@@ -132,18 +139,29 @@ def test_a_refused_click_is_told_and_recorded(
         case = worker.desk.file_complaint(
             _complaint(GOOD, clock), worker.directory.actor(MKT), clock()
         )
-        # Marketing may not confirm the information: the worker says so, as the handler did
-        reply = client.click(MKT, "step:confirm_information", f"{case.id}:{case.step}")
+        # Technical Quality may not confirm the customer was informed: the worker says so,
+        # as the handler did
+        case = _to_customer_notice(worker, case.id, clock)
+        reply = client.click(TQ, "step:confirm_customer_informed", f"{case.id}:{case.step}")
         assert reply.status == 200
         worker.wakeup()
         assert worker.wait_idle()
         (row,) = inbox_rows(bot)
         assert row.status == InboxStatus.DONE and row.outcome.startswith("refused: Only")
         told = [c.args["text"] for c in slack.calls_to("chat.postEphemeral")]
-        assert any("Only Technical Quality" in t for t in told)
+        assert any("Only Marketing" in t for t in told)
         assert worker.desk.get_case(case.id).step == case.step
     finally:
         worker.stop()
+
+
+def _to_customer_notice(worker: Bot, case_id: int, clock: Clock) -> Any:
+    """Technical Quality confirms and finds the customer responsible: Marketing's direct
+    step "Customer informed" is next."""
+    tq = worker.directory.actor(TQ)
+    worker.desk.confirm_information(case_id, tq, clock(), {"category": "function"})
+    decision = {"party": "customer", "reason": "mounting damage by the customer's jig"}
+    return worker.desk.decide_responsibility(case_id, tq, clock(), decision)
 
 
 def _complaint(answers: dict[str, Any], clock: Clock) -> Any:

@@ -205,10 +205,12 @@ def test_help_show_list_and_unknown(running: Running) -> None:
     # someone in no role, not the reporter, in no unit of the case: not shown
     assert "Timeline" not in r.client.command(OUTSIDER, f"show {case.ref}").body
     assert "no case" in r.client.command(MKT, "show CC-1999-0001").body
-    listed = r.client.command(MKT, "list").json()
+    # `list` is what waits for you: the new case waits for Technical Quality
+    listed = r.client.command(TQ, "list").json()
     assert case.ref in json.dumps(listed["blocks"])
     other = r.client.command("U0MKT2", "list").json()
     assert case.ref not in json.dumps(other["blocks"])
+    assert case.ref in json.dumps(r.client.command("U0MKT2", "list all").json()["blocks"])
 
 
 def test_healthz(running: Running) -> None:

@@ -46,15 +46,24 @@ def open_home(r: Running, user: str, tab: str = "home") -> dict[str, Any] | None
     return call.args["view"]
 
 
-def home_lists(view: dict[str, Any]) -> tuple[str, str]:
-    """The Home tab's two lists as text: the person's own open cases, then all open ones."""
-    blocks = view["blocks"]
-    cut = next(i for i, b in enumerate(blocks) if b["type"] == "divider")
-    text = lambda part: "\n".join(b["text"]["text"] for b in part if b["type"] == "section")  # noqa: E731
-    return text(blocks[:cut]), text(blocks[cut + 1 :])
+def home_lists(view: dict[str, Any]) -> dict[str, str]:
+    """The Home tab's lists as text, by title ("Waiting for you", "Reported by you", …)."""
+    out: dict[str, str] = {}
+    current = None
+    for b in view["blocks"]:
+        if b["type"] == "section":
+            text = b["text"]["text"]
+            if text.startswith("*") and text.endswith(")") and "\n" not in text:
+                current = text.split("*")[1]
+                out[current] = ""
+            elif current:
+                out[current] += text + "\n"
+        elif b["type"] == "context" and current:
+            out[current] += b["elements"][0]["text"] + "\n"
+    return out
 
 
-def test_home_tab_shows_each_person_their_own_and_the_open_cases(running) -> None:
+def test_home_tab_is_a_to_do_for_each_person(running) -> None:
     r = running
     mine = file_complaint(r, customer="Acme <Shenzhen>")  # reported by Marketing
     theirs = file_complaint(r, user=TQ, customer="Beta 客户")  # reported by Technical Quality
@@ -69,16 +78,16 @@ def test_home_tab_shows_each_person_their_own_and_the_open_cases(running) -> Non
         view = open_home(r, user)
         assert view is not None and view["type"] == "home"
         seen[user] = home_lists(view)
-    own_mkt, open_mkt = seen[MKT]
-    assert mine.ref in own_mkt and theirs.ref not in own_mkt
-    assert "Acme &lt;Shenzhen&gt;" in own_mkt  # user text escaped on the Home tab too
-    own_tq, open_tq = seen[TQ]
-    assert theirs.ref in own_tq and mine.ref not in own_tq
-    assert "Your open cases:* none." in seen[OUTSIDER][0]
-    for own, everyone in seen.values():
-        assert closed.ref not in own + everyone  # a closed case is nowhere
-    for everyone in (open_mkt, open_tq):
-        assert mine.ref in everyone and theirs.ref in everyone
+    mkt, tq, outsider = seen[MKT], seen[TQ], seen[OUTSIDER]
+    # Technical Quality confirms both open cases: they wait for it, whoever reported them
+    assert mine.ref in tq["Waiting for you"] and theirs.ref in tq["Waiting for you"]
+    assert theirs.ref in tq["Reported by you"] and mine.ref not in tq["Reported by you"]
+    # Marketing waits for nobody's step here; it sees what it reported
+    assert "Nothing is waiting for you." in mkt["Waiting for you"]
+    assert mine.ref in mkt["Reported by you"] and theirs.ref not in mkt["Reported by you"]
+    assert "Acme &lt;Shenzhen&gt;" in mkt["Reported by you"]  # user text escaped on Home too
+    assert "You have no open complaints." in outsider["Reported by you"]
+    assert all(closed.ref not in text for lists in seen.values() for text in lists.values())
     # the Messages tab is not the Home tab: nothing is published
     assert open_home(r, MKT, tab="messages") is None
 

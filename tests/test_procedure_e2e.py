@@ -50,7 +50,7 @@ def test_customer_fault_complaint_closes_as_not_ours(running) -> None:
     r = running
     case = file_complaint(r)
     assert card_buttons(r, case) == ["step:confirm_information", "step:request_information"]
-    take(r, TQ, case.id, "confirm_information", expect_modal=False)
+    take(r, TQ, case.id, "confirm_information", expect_modal=True)
     assert card_buttons(r, case_now(r, case.id)) == ["step:decide_responsibility"]
     take(
         r,
@@ -237,7 +237,11 @@ def test_failed_lot_sends_back_then_closes_on_criterion_a(running) -> None:
         TQ,
         case.id,
         "close_case",
-        {"criterion": "A", "evidence": "Customer audit 2026-03-10: 0 defects in 3,000 pcs"},
+        {
+            "criterion": "A",
+            "evidence": "Customer audit 2026-03-10: 0 defects in 3,000 pcs",
+            "no_negative_impact": ["yes"],
+        },
     )
     c = case_now(r, case.id)
     assert c.status == "closed" and c.closure == "A"
@@ -250,7 +254,13 @@ def test_reopened_case_goes_back_for_new_countermeasures(running) -> None:
     r = running
     case = file_complaint(r)
     _to_verification(r, case)
-    take(r, TQ, case.id, "close_case", {"criterion": "A", "evidence": "Verified at customer"})
+    take(
+        r,
+        TQ,
+        case.id,
+        "close_case",
+        {"criterion": "A", "evidence": "Verified at customer", "no_negative_impact": ["yes"]},
+    )
     assert case_now(r, case.id).status == "closed"
     take(r, MKT, case.id, "reopen_case", {"reason": "recurred"})
     assert case_now(r, case.id).status == "closed"  # only TQ reopens
@@ -307,5 +317,5 @@ def test_deadlines_on_the_card_and_rework_dates(running) -> None:
     r = running
     case = file_complaint(r)
     msg = r.fake.messages[(COMPLAINTS, case.card_ts)]
-    assert "Corrective:" in json.dumps(msg["blocks"])
+    assert "Corrective-action reply:" in json.dumps(msg["blocks"])
     assert case.ca_due_at - case.received_at < timedelta(days=2)

@@ -112,7 +112,13 @@ def test_report_uploaded_once_at_approval_then_the_archive_at_closure(running: R
         "sent_on": "2026-03-03",
     }
     take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes"})
-    take(r, TQ, case.id, "close_case", {"criterion": "A", "evidence": "SPI data of 3 lots"})
+    take(
+        r,
+        TQ,
+        case.id,
+        "close_case",
+        {"criterion": "A", "evidence": "SPI data of 3 lots", "no_negative_impact": ["yes"]},
+    )
 
     archive = [f for f in r.fake.uploaded(COMPLAINTS) if f["thread_ts"] == case.card_ts][1:]
     assert [f["name"] for f in archive] == [

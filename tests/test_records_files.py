@@ -213,7 +213,8 @@ def test_cli_report_and_register_need_only_database_url(database_url: str, tmp_p
 
 def test_web_process_never_loads_the_file_libraries(database_url: str, tmp_path: Path) -> None:
     """The web role answers `/complaint report` and `register` (it stores the request);
-    fpdf2, fontTools and openpyxl stay out of its memory."""
+    fpdf2, fontTools, openpyxl and matplotlib (`/complaint stats`' charts) stay out of its
+    memory."""
     script = f"""
 import sys
 from bot.app import build
@@ -228,8 +229,10 @@ server, url = serve(bot)
 client = SlackClient(url + "/slack/events", SECRET)
 assert client.command(TQ, "register 2026-03").status == 200
 assert client.command(TQ, "report CC-2026-0001").status == 200
+assert client.command(TQ, "stats 2026-03").status == 200
 bot.listeners.wait_idle()
-print(sorted(m for m in ("fpdf", "fontTools", "openpyxl", "pypdf") if m in sys.modules))
+heavy = ("fpdf", "fontTools", "openpyxl", "pypdf", "matplotlib", "PIL")
+print(sorted(m for m in heavy if m in sys.modules))
 """
     done = subprocess.run(
         [sys.executable, "-c", script],

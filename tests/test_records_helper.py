@@ -87,15 +87,16 @@ def test_a_stopped_helper_is_replaced_and_the_file_still_delivered(bounded: Runn
 
 
 def test_the_helper_does_not_load_the_database_layer(running: Running) -> None:
-    """The calls it gets name only light modules (doc, pdf, sheets): the models and
-    SQLAlchemy (34 MB) stay in the worker."""
+    """The calls it gets name only light modules (doc, pdf, sheets, charts): the models
+    and SQLAlchemy (34 MB) stay in the worker."""
     r = running
     case = _to_approval(r)
     r.client.command(TQ, "register 2026-03")
+    r.client.command(TQ, "stats 2026-03")
     r.client.command(MKT, f"report {case.ref}")
     r.settle()
-    assert len(r.fake.uploaded(dm_channel(TQ))) == 2
+    assert len(r.fake.uploaded(dm_channel(TQ))) == 3  # XLSX, CSV, PNG
     loaded = isolated.run(eval, "sorted(__import__('sys').modules)")
-    assert "fpdf" in loaded and "openpyxl" in loaded  # it made both kinds of file
+    assert {"fpdf", "openpyxl", "matplotlib"} <= set(loaded)  # it made every kind of file
     assert not [m for m in loaded if m.startswith(("sqlalchemy", "bot.models", "bot.workflow"))]
     assert isolated.pid() in helpers()

@@ -48,6 +48,9 @@ ENV = {
     "ALERT_CHANNELS": "C0ALERTS",
     "TIMEZONE": "Asia/Shanghai",
     "HOLIDAY_COUNTRY": "CN",
+    # these tests follow the two reply deadlines alone; the steps' clocks have theirs
+    # (tests/test_clocks.py)
+    "STEP_CLOCK_REMINDERS": "false",
 }
 MKT = Actor("U0MKT", frozenset({Role.MARKETING}))
 TQ = Actor("U0TQ", frozenset({Role.QUALITY}))
@@ -716,6 +719,12 @@ def test_scheduler_ticks_at_start_and_wakes_the_sender(tmp_path: Any) -> None:
         "overdue_thread",
         "reminder_alert",
         "digest",
+        # issue 12: Home refreshes, turns, outcomes and the steps' clocks (bot/slack/home.py)
+        "home_refresh",
+        "turn_dm",
+        "outcome_dm",
+        "clock_thread",
+        "clock_dm",
     }
     scheduler.start()
     try:

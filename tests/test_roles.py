@@ -96,7 +96,11 @@ TO_VERIFICATION: list[tuple[str, Actor, dict[str, Any]]] = [
 ]
 _PREFIX = {name: [s for s, _, _ in TO_VERIFICATION].index(name) for name, _, _ in TO_VERIFICATION}
 LOT = {"lot": "L9", "quantity": "5", "result": "ok"}
-CLOSE = {"criterion": "A", "evidence": "0 defects in 3,000 pcs at the customer"}
+CLOSE = {
+    "criterion": "A",
+    "evidence": "0 defects in 3,000 pcs at the customer",
+    "no_negative_impact": ["yes"],
+}
 
 
 def route_to(name: str) -> list[tuple[str, Actor, dict[str, Any]]]:
@@ -193,7 +197,7 @@ H_TQ, H_MKT, H_MGR, H_PROD, H_DEV = people.TQ, people.MKT, people.MGR, people.PR
 WALK: list[tuple[str, str, str, dict[str, Any]]] = [
     ("request_information", H_MKT, H_TQ, {"missing": "photos"}),
     ("provide_information", H_MGR, H_MKT, {"info": "photos attached"}),
-    ("confirm_information", H_MKT, H_TQ, {}),
+    ("confirm_information", H_MKT, H_TQ, {"category": "function"}),
     ("decide_responsibility", H_MKT, H_TQ, {"party": "customer", "reason": "their jig"}),
     ("confirm_customer_informed", H_TQ, H_MKT, {}),
     ("reopen_case", H_MKT, H_TQ, {"reason": "the jig was ours after all"}),

@@ -135,7 +135,6 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     card = page.state(TQ)["messages"][COMPLAINTS][0]
     actions = next(b for b in card["blocks"] if b["type"] == "actions")
     confirm = next(e for e in actions["elements"] if e["action_id"] == "step:confirm_information")
-    assert confirm["confirm"]["title"]["text"] == "Information complete?"
     page.post(
         "click",
         user=TQ,
@@ -144,6 +143,10 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
         channel=COMPLAINTS,
         message_ts=card["ts"],
     )
+    # the confirmation's form: the complaint's category (issue 14)
+    modal = page.modal(TQ)
+    assert modal is not None and modal["view"]["callback_id"] == "step:confirm_information"
+    page.post("submit", user=TQ, view_id=modal["view"]["id"], answers={"category": "function"})
     card = page.state(TQ)["messages"][COMPLAINTS][0]
     assert "Responsibility to decide" in json.dumps(card["blocks"], ensure_ascii=False)
     decide = next(
@@ -173,7 +176,10 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     assert page.state(MGR)["home"] is None
     page.post("home", user=MGR)
     home = page.state(MGR)["home"]
-    assert home["type"] == "home" and "CC-2026-0001" in json.dumps(home["blocks"])
+    assert home["type"] == "home" and "Awaiting your approval" in json.dumps(home["blocks"])
+    # Technical Quality's Home was refreshed when the case changed, without being opened
+    tq_home = page.state(TQ)["home"]
+    assert tq_home is not None and "CC-2026-0001" in json.dumps(tq_home["blocks"])
 
 
 def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox) -> None:
@@ -183,8 +189,11 @@ def test_clock_control_brings_the_digest_and_the_overdue_alert(sandbox: Sandbox)
     page.post("clock", user=MKT, step="day")
     state = page.state(MKT)
     assert state["now_label"] == "Wed 04 Mar 2026 09:00 (Asia/Shanghai)"
+    # confirming the information was due the same working day (Tuesday 17:30): the
+    # digest lists the case as overdue, and the alert says so
     assert [m["text"] for m in state["messages"][MANAGEMENT]] == [
-        "Complaint digest Wed 4 Mar: 0 overdue, 1 due today"
+        "Complaint digest Wed 4 Mar: 1 overdue, 0 due today",
+        ":warning: *Overdue* CC-2026-0001",
     ]
     page.post("clock", user=MKT, step="hour")
     assert page.state(MKT)["now_label"].startswith("Wed 04 Mar 2026 10:00")

@@ -91,6 +91,7 @@ def test_a_complaint_walked_to_closure_in_the_browser(tmp_path: Path) -> None:
     assert "归档 — archived" in seen["thread"]
     assert [m for step, m in walk.seen if step == "modal"] == [
         "New complaint",
+        "Information complete",  # with the complaint's category (issue 14)
         "Responsibility",
         "Severity",
         "Containment",

@@ -25,7 +25,7 @@ from bot.workflow.steps import STEPS
 from bot.workflow.view import LABELS
 from tests.conftest import COMPLAINTS, MANAGEMENT, MGR, MGR2, MKT, OUTSIDER, PROD, TQ
 from tests.mrkdwn import control_sequences, sequences, shown, unescape
-from tests.procedure import case_now, ephemerals, events, take
+from tests.procedure import CONFIRM, case_now, ephemerals, events, take
 from tests.test_intake import file_complaint
 from tests.test_procedure_e2e import CA, PA
 
@@ -331,10 +331,12 @@ def test_forged_payloads_change_nothing(running, caplog) -> None:
 def test_double_click_and_two_managers_make_one_decision(running) -> None:
     r = running
     case = file_complaint(r)
-    # a double click on a direct step: two identical requests at the same time
-    value = f"{case.id}:{case.step}"
+    # a double click on the confirmation form's submit: two identical requests at once
+    r.client.click(TQ, "step:confirm_information", f"{case.id}:{case.step}")
+    r.bot.wait_idle()
+    view = r.fake.calls_to("views.open")[-1].args["view"]
     with cf.ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda _: r.client.click(TQ, "step:confirm_information", value), [1, 2]))
+        list(pool.map(lambda _: r.client.submit(TQ, view, CONFIRM, view_id="V0DOUBLE"), [1, 2]))
     r.settle()
     assert [e.kind for e in events(r, case.id)].count("confirm_information") == 1
     take(

@@ -110,7 +110,7 @@ def test_form_errors_come_back_in_the_ack_payload(socket_running: SocketRunning)
 def test_button_click_takes_a_step(socket_running: SocketRunning) -> None:
     r = socket_running
     case = file_complaint(r)
-    take(r, TQ, case.id, "confirm_information", expect_modal=False)
+    take(r, TQ, case.id, "confirm_information", expect_modal=True)
     assert r.desk.get_case(case.id).status != case.status
     click = next(e for e in r.client.sent if e.payload.get("type") == "block_actions")
     assert click.type == "interactive" and click.ack == {"envelope_id": click.envelope_id}

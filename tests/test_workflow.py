@@ -154,6 +154,7 @@ def test_every_step_refuses_a_wrong_state(desk: Desk, name: str) -> None:
         "actions": "x",
         "criterion": "A",
         "evidence": "x",
+        "no_negative_impact": ["yes"],
         "lot": "L",
         "quantity": "1",
         "result": "ok",
@@ -234,13 +235,14 @@ def test_closure_criteria(desk: Desk) -> None:
         desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
     with pytest.raises(InvalidInput):
         desk.close_case(case.id, TQ, NOW, {"criterion": "A", "evidence": ""})
-    for lot in ("L1", "L2"):
+    # (the complained lot is L1: lots made after the countermeasure are checked)
+    for lot in ("L21", "L22"):
         case = desk.record_lot_check(
             case.id, TQ, NOW, {"lot": lot, "quantity": "9", "result": "ok"}
         )
     with pytest.raises(InvalidInput):
         desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
-    case = desk.record_lot_check(case.id, TQ, NOW, {"lot": "L3", "quantity": "9", "result": "ok"})
+    case = desk.record_lot_check(case.id, TQ, NOW, {"lot": "L23", "quantity": "9", "result": "ok"})
     case = desk.close_case(case.id, TQ, NOW, {"criterion": "B"})
     assert case.closure == "B" and desk.get_case(case.id).events[-1].data["clean_lots"] == 3
 
@@ -264,7 +266,9 @@ def test_customer_rejection_and_reopen(desk: Desk) -> None:
     case = desk.record_customer_acceptance(case.id, MKT, NOW, {"accepted": "no", "note": "no"})
     assert case.status == "corrective" and case.rework_count == 1
     case = walk(desk, new_case(desk), 9)
-    case = desk.close_case(case.id, TQ, NOW, {"criterion": "A", "evidence": "audit"})
+    case = desk.close_case(
+        case.id, TQ, NOW, {"criterion": "A", "evidence": "audit", "no_negative_impact": ["yes"]}
+    )
     case = desk.reopen_case(case.id, TQ, NOW, {"reason": "again"})
     assert case.status == "corrective" and case.is_open and case.rework_count == 1
 

@@ -51,9 +51,10 @@ class Services:
 
 
 def register(app: App, services: Services) -> None:
-    from bot.handlers import actions, commands, events, views
+    from bot.handlers import actions, commands, events, quality, views
 
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
     events.register(app, services)
+    quality.register(app, services)  # issue 14

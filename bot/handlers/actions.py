@@ -14,6 +14,7 @@ from bot.handlers import Services
 from bot.handlers.work import step_payload
 from bot.workflow import NotAllowed, NotFound, WorkflowError, WrongState
 from bot.workflow.steps import STEPS
+from bot.workflow.taxonomy import category_names
 from bot.workflow.view import LABELS, case_view
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ def register(app: App, sv: Services) -> None:
         except WorkflowError as exc:
             sv.tell(channel, user_id, str(exc))
             return
+        # issue 14 hook: the configured complaint categories for the confirmation form
+        labels = {**LABELS, "complaint_category": category_names(sv.settings.categories)}
         view = step_modal(
-            name, case_view(case, sv.desk.now()), labels=LABELS, units=list(sv.settings.units)
+            name, case_view(case, sv.desk.now()), labels=labels, units=list(sv.settings.units)
         )
         try:
             sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)

@@ -9,13 +9,14 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
 from blocks.intake import intake_modal
-from blocks.posts import case_detail, case_list
+from blocks.posts import case_detail
 from blocks.text import escape
 from bot.handlers import Services
 from bot.i18n import _
 from bot.models import Case
+from bot.slack.home import Home
 from bot.workflow import InvalidInput, NotFound, Role
-from bot.workflow.access import READABLE_SCAN, can_read, readable, refusal, sees_every_case
+from bot.workflow.access import can_read, refusal
 from bot.workflow.records import parse_register_query
 from bot.workflow.view import LABELS, case_view
 
@@ -81,17 +82,14 @@ def register(app: App, sv: Services) -> None:
             ack(**_register(sv, user_id, rest.strip()))
             sv.wake()
             return
-        if sub == "list":
-            actor = sv.directory.actor(user_id)
-            if actor.has(Role.QUALITY) or actor.has(Role.MANAGEMENT):
-                cases, title = sv.desk.open_cases(), _("Open cases")
-            elif sees_every_case(actor, sv.settings.case_visibility):
-                cases, title = sv.desk.open_cases_for(user_id), _("Your open cases")
-            else:  # no role: the cases they reported and those of their units
-                cases = readable(actor, sv.desk.open_cases(READABLE_SCAN), limit=30)
-                title = _("Your open cases")
-            now = sv.desk.now()
-            ack(**case_list([case_view(c, now) for c in cases], title))
+        if sub == "stats":  # issue 14 hook
+            from bot.handlers.quality import stats_reply
+
+            ack(**stats_reply(sv, user_id, rest.strip()))
+            sv.wake()
+            return
+        if sub == "list":  # issue 12: the to-do, or a filter (bot/slack/home.py)
+            ack(**Home(sv.desk, sv.gateway, sv.directory).list_reply(user_id, rest))
             return
         if sub in ("help", ""):
             ack(text=help_text())

@@ -1,16 +1,19 @@
-"""Events: replies in a case thread go into the case's timeline; App Home lists cases."""
+"""Events: replies in a case thread go into the case's timeline; the App Home tab is a
+to-do for each person (issue 12), with its "Show more" and "New complaint" buttons."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
 
-from blocks.posts import case_list
+from blocks.intake import intake_modal
 from bot.handlers import Services
-from bot.workflow.access import READABLE_SCAN, readable, sees_every_case
-from bot.workflow.view import case_view
+from bot.i18n import _, use_locale
+from bot.slack.home import Home
+from bot.workflow import Role
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +44,37 @@ def register(app: App, sv: Services) -> None:
             files=[f for f in event.get("files") or [] if isinstance(f, dict)],
         )
 
+    home = Home(sv.desk, sv.gateway, sv.directory)
+
     @app.event("app_home_opened")
-    def home(event: dict[str, Any], client: Any) -> None:
+    def home_opened(event: dict[str, Any]) -> None:
+        """A to-do for whoever opens the Home tab (bot/slack/home.py)."""
         if event.get("tab") != "home":
             return
-        now = sv.desk.now()
-        mine = case_list(
-            [case_view(c, now) for c in sv.desk.open_cases_for(event["user"])], "Your open cases"
-        )
-        actor = sv.directory.actor(event["user"])
-        visibility = sv.settings.case_visibility
-        if sees_every_case(actor, visibility):
-            cases = sv.desk.open_cases()
-        else:  # only what this person may read (bot/workflow/access.py)
-            cases = readable(actor, sv.desk.open_cases(READABLE_SCAN), visibility, limit=30)
-        everyone = case_list([case_view(c, now) for c in cases], "Open cases")
-        sv.gateway.call(
-            "views.publish",
-            user_id=event["user"],
-            view={
-                "type": "home",
-                "blocks": (mine["blocks"] + [{"type": "divider"}] + everyone["blocks"])[:100],
-            },
-        )
+        home.publish(event["user"])
+
+    @app.action("home_more")
+    def home_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Show more" under one of the Home tab's lists: the same Home, that list longer."""
+        ack()
+        name, _, count = str(action.get("value") or "").partition(":")
+        pages = {name: min(int(count), 500)} if count.isdigit() else None
+        home.publish(body["user"]["id"], pages)
+
+    @app.action("home_new_complaint")
+    def home_new_complaint(ack: Ack, body: dict[str, Any]) -> None:
+        """The Home tab's New complaint button: the same form as `/complaint new`."""
+        ack()
+        user_id = body["user"]["id"]
+        actor = sv.directory.actor(user_id)
+        if not (actor.has(Role.MARKETING) or actor.has(Role.QUALITY)):
+            with use_locale(sv.directory.locale(user_id)):
+                refusal = _("Only Marketing or Technical Quality can file a complaint.")
+            sv.tell(None, user_id, refusal)
+            return
+        try:
+            with use_locale(sv.directory.locale(user_id)):
+                view = intake_modal(channel_id=sv.settings.complaints_channel)
+            sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)
+        except (SlackApiError, OSError) as exc:
+            log.error("views.open for the Home's New complaint failed: %s", exc)

@@ -53,6 +53,10 @@ class Case(Base):
         Index("ix_cases_reporter_open", "reporter_id", "is_open"),
         # every threaded message in the channel looks its case up by the card's ts
         Index("ix_cases_card", "channel_id", "card_ts"),
+        # issue 14: KPIs by period, the recurrence search, linked complaints (0007)
+        Index("ix_cases_received", "received_at"),
+        Index("ix_cases_customer_product", "customer", "product"),
+        Index("ix_cases_linked", "linked_to_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +94,13 @@ class Case(Base):
     severity: Mapped[str | None] = mapped_column(String(1), nullable=True)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
 
+    # issue 14 (migration 0007): the complaint category Technical Quality chose at
+    # confirmation (COMPLAINT_CATEGORIES); the past case this one may repeat, found at
+    # intake ({id, ref, closed, cause}); the case whose investigation it joined
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    linked_to_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+
     # deadlines (PROCEDURE.md, Deadlines); cleared when their step is done
     ca_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     pa_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -106,6 +117,21 @@ class Case(Base):
     closure: Mapped[str | None] = mapped_column(String(16), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    # --- step clocks (issue 12; kept by bot/workflow/clocks.py, migration 0008) ---
+    # the clock of the step the case waits for: which one, since when, due when, and the
+    # status and `step` it was set for (a change of `step` restarts it)
+    clock_name: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    clock_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clock_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clock_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    clock_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the earliest corrective action's planned completion (end of that day) and its owner
+    action_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    action_owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # each corrective action's owner and due moment: [{"n": 1, "owner": "U…", "due": iso}]
+    action_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # --- end of step clocks ---
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", viewonly=True

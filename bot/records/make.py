@@ -9,9 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from blocks.stats import chart_spec, figure_lines
+from bot.i18n import _, use_locale
 from bot.records import content, isolated, pdf, register, sheets
+from bot.records.charts import render as draw_charts
 from bot.records.words import REGISTER_TITLE, Words
 from bot.workflow.records import RegisterQuery
+from bot.workflow.stats import Figures, Period
+from bot.workflow.taxonomy import category_names
 
 Names = Callable[[str], str]
 
@@ -70,6 +75,29 @@ class Maker:
             File(f"{case.ref}-record.json", raw, "record_json", f"{case.ref} record (JSON)"),
         ]
 
+    # -- issue 14: the KPI figures -------------------------------------------------------
+    def figures(self, period: Period) -> Figures:
+        return self.desk.kpis(period, self.desk.now())
+
+    def figure_rows(self, period: Period) -> list[tuple[str, str]]:
+        """The figures as (label, value) rows in the team's language, headed by the sheet's
+        title and the period (flat text: the register's filters do not apply to them)."""
+        with use_locale(self.words.language):
+            f = self.figures(period)
+            head = (_("Figures"), _("Complaint figures {period}", period=period.describe()))
+            return [head, *figure_lines(f, category_names(self.desk.settings.categories))]
+
+    def charts(self, f: Figures) -> File:
+        """One PNG of the charts, drawn in the records helper process."""
+        with use_locale(self.words.language):
+            spec = chart_spec(f, category_names(self.desk.settings.categories))
+        return File(
+            f"complaint-figures-{f.period.start.isoformat()}-{f.period.end.isoformat()}.png",
+            isolated.run(draw_charts, spec, self.font),
+            "chart",
+            spec["title"],
+        )
+
     def register(self, query: RegisterQuery) -> list[File]:
         """The register as XLSX, and as CSV (UTF-8 with BOM) for those who want it."""
         cases = self.desk.register_cases(query)
@@ -78,10 +106,18 @@ class Maker:
         rows = register.rows(cases, files, self.desk.calendar, self.desk.tz, self.words)
         stem = f"complaint-register-{query.start.isoformat()}-{query.end.isoformat()}"
         title = self.words.text(REGISTER_TITLE)
+        figures = self.figure_rows(Period(query.start, query.end))  # issue 14: the KPI sheet
         return [
             File(
                 f"{stem}.xlsx",
-                isolated.run(sheets.to_xlsx, heads, rows, title=title, subtitle=query.describe()),
+                isolated.run(
+                    sheets.to_xlsx,
+                    heads,
+                    rows,
+                    title=title,
+                    subtitle=query.describe(),
+                    figures=figures,
+                ),
                 "register",
                 f"{title} {query.describe()}",
             ),

@@ -13,7 +13,16 @@ from typing import Any
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 
-def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str, subtitle: str) -> bytes:
+def to_xlsx(
+    headers: list[str],
+    rows: list[list[Any]],
+    *,
+    title: str,
+    subtitle: str,
+    figures: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """The register; `figures` ((sheet title, period) first, then label/value rows) adds
+    the KPI sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -45,6 +54,13 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str, subtitle: 
     ws.row_dimensions[1].height = 32
     ws.freeze_panes = "B2"  # the header row and the reference stay in view
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
+    if figures:  # issue 14: the KPI figures of the register's period on a sheet of their own
+        fs = wb.create_sheet(figures[0][0][:31])
+        for label, value in figures:
+            fs.append([label, value])
+        fs.column_dimensions["A"].width = 42
+        fs.column_dimensions["B"].width = 90
+        fs["A1"].font = Font(bold=True)
     wb.properties.title = title
     wb.properties.subject = subtitle
     wb.properties.creator = "complaint desk"

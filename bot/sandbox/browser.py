@@ -7,6 +7,7 @@ downloads one.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -161,8 +162,27 @@ class Page:
                 )
             elif kind == "file_input":
                 self.css("input", box).send_keys("\n".join(str(p) for p in value))
+            elif kind == "external_select":  # type, wait for the app's options, pick one
+                self._pick_external(box, value)
             else:
                 raise TourFailed(f"cannot fill a {kind} input")
+
+    def _pick_external(self, box: Any, value: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        field = self.css("input", box)
+        field.clear()
+        field.send_keys(value)
+        pick = Select(self.css("select.external-options", box))
+
+        def offered() -> str | None:
+            for o in pick.options:
+                raw = o.get_attribute("value")
+                if raw and json.loads(raw).get("value") == value:
+                    return raw
+            return None
+
+        pick.select_by_value(self.until(f"the option {value!r}", offered))
 
     def submit(self) -> None:
         self.css("#modal-submit").click()

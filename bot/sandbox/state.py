@@ -36,6 +36,9 @@ def _element_state(
         state["selected_option"] = _option(el, answer) if answer else None
     elif kind == "external_select":
         # the page sends back the option object the app offered in block_suggestion
+        # (a plain string: the text typed and offered back as is, a new name for instance)
+        if isinstance(answer, str) and answer:
+            answer = {"text": {"type": "plain_text", "text": answer[:75]}, "value": answer}
         state["selected_option"] = answer if isinstance(answer, dict) else None
     elif kind in ("multi_static_select", "checkboxes"):
         chosen = answer if isinstance(answer, list) else []

@@ -107,7 +107,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
         raise TourFailed(f"buttons on a new card: {p.buttons(ref)}")
 
     # the wrong person gets a polite refusal, only visible to them
-    p.press(ref, "confirm_information", confirm="Information complete?")
+    p.press(ref, "confirm_information")
     refusal = p.until("an ephemeral refusal", lambda: p.css("#messages .msg.ephemeral").text)
     saw("ephemeral", refusal)
     if "Only Technical Quality" not in refusal:
@@ -115,7 +115,11 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
 
     # 2. Technical Quality confirms the information and decides responsibility (责任归属)
     p.as_person(TQ)
-    p.press(ref, "confirm_information", confirm="Information complete?")
+    p.press(ref, "confirm_information")
+    modal("Information complete")  # and the complaint's category (issue 14)
+    p.fill({"category": "function"})
+    p.submit()
+    modal_closes()
     status_becomes(ref, "Responsibility to decide")
     p.press(ref, "decide_responsibility")
     modal("Responsibility")
@@ -247,6 +251,7 @@ def _steps(p: Page, sb: Sandbox, work: Path) -> Walk:
         {
             "criterion": "A",
             "evidence": "Two weeks of SPI data: no bridges on U3; the customer confirmed.",
+            "no_negative_impact": ["yes"],
         }
     )
     p.submit()

@@ -11,13 +11,17 @@ sends the very bytes kept."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
+from blocks.stats import stats_text
 from blocks.text import escape
-from bot.i18n import _
+from bot.i18n import _, use_locale
 from bot.models import Outbox
 from bot.records.make import File, Maker
 from bot.workflow.records import RegisterQuery
+from bot.workflow.stats import Period
+from bot.workflow.taxonomy import category_names
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ class Documents:
         self.maker = Maker(self.desk, delivery.directory.name)
 
     def kinds(self) -> dict[str, Any]:
-        return {"upload": self.upload, "dm_file": self.dm_file}
+        return {"upload": self.upload, "dm_file": self.dm_file, "kpi_report": self.kpi_report}
 
     # -- kinds ---------------------------------------------------------------------------
     def upload(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +82,13 @@ class Documents:
             files = [self.maker.report(case.id)]
             with self.delivery.personal(p["user"]):
                 comment = _("The latest improvement report of *{ref}*.", ref=escape(case.ref))
+        elif p.get("what") == "stats":  # issue 14: `/complaint stats`, its charts
+            f = self.maker.figures(
+                Period(date.fromisoformat(p["start"]), date.fromisoformat(p["end"]))
+            )
+            files = [self.maker.charts(f)]
+            with self.delivery.personal(p["user"]):
+                comment = _("Complaint figures {period}", period=escape(f.period.describe()))
         else:
             query = RegisterQuery.from_payload(p)
             files = self.maker.register(query)
@@ -88,6 +99,19 @@ class Documents:
                 )
         channel = self.gateway.call("conversations.open", users=p["user"])["channel"]["id"]
         ids = self._send(row, done, [(None, f) for f in files], channel, None, comment)
+        return {"completed": True, "files": ids}
+
+    def kpi_report(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        """The monthly report (issue 14): the figures as text with the charts, in the
+        management channel, in the team's language."""
+        if done.get("completed"):
+            return done
+        p = row.payload
+        f = self.maker.figures(Period(date.fromisoformat(p["start"]), date.fromisoformat(p["end"])))
+        chart = self.maker.charts(f)
+        with use_locale(self.desk.settings.language):
+            comment = stats_text(f, category_names(self.desk.settings.categories))
+        ids = self._send(row, done, [(None, chart)], p["channel"], None, comment)
         return {"completed": True, "files": ids}
 
     # -- helpers -------------------------------------------------------------------------

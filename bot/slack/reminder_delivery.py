@@ -33,6 +33,7 @@ class ReminderDelivery:
     def _still_due(vm: dict[str, Any], payload: dict[str, Any]) -> bool:
         """A nudge queued moments before the report came in is not worth sending."""
         open_ = {"ca": vm.get("ca_due_at"), "pa": vm.get("pa_due_at")}
+        open_.update({c["name"]: c["due_at"] for c in vm.get("clocks") or []})  # issue 12
         return vm["is_open"] and any(open_.get(n) for n in payload.get("deadlines", []))
 
     def _permalink(self, case: Any) -> str | None:

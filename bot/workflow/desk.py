@@ -170,6 +170,12 @@ class DeskBase:
             days = self.settings.rework_working_days
             ca = self.calendar.add_working_days(start, days)
             pa = self.calendar.add_working_days(start, days + 2)
+            # issue 12: the customer's own deadline still binds after a rework loop
+            # (unless it has already passed: then the loop's dates stand)
+            if case.customer_deadline is not None:
+                theirs = self._end_of_day(case.customer_deadline)
+                if theirs > start:
+                    ca, pa = min(ca, theirs), min(pa, theirs)
         else:
             ca = self.calendar.add_working_days(start, 1)
             pa = self.calendar.add_working_days(start, 3)
@@ -232,6 +238,10 @@ class DeskBase:
             self.set_reply_deadlines(case, now)
             s.add(case)
             s.flush()
+            # issue 14 hook: a likely earlier case of the same problem, shown on the card
+            from bot.workflow.recurrence import note_recurrence
+
+            note_recurrence(s, case, self.tz)
             data = {
                 "customer": case.customer,
                 "product": case.product,

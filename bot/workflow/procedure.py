@@ -11,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseEvent, Status
-from bot.workflow import effects
+from bot.workflow import effects, lots
 from bot.workflow import steps as st
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import NotAllowed, WrongState
 from bot.workflow.evidence import record_files
+from bot.workflow.kpi import KpiDesk
 from bot.workflow.records import RecordsDesk
+from bot.workflow.recurrence import RecurrenceDesk
 from bot.workflow.roles import SYSTEM, Actor
+from bot.workflow.taxonomy import check_category
 from bot.workflow.text import clean_text
 from bot.workflow.view import owners, report_version
 
@@ -25,7 +28,7 @@ log = logging.getLogger(__name__)
 S = Status
 
 
-class Desk(RecordsDesk, DeskBase):
+class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
     """The complaint desk. Handlers, the scheduler, the CLI and tests all drive it."""
 
     def run(
@@ -105,14 +108,17 @@ class Desk(RecordsDesk, DeskBase):
         **kw: Any,
     ) -> Case:
         note = st.reason_only(data or {}, "note", required=False)
-        return self.run(
-            "confirm_information",
-            case_id,
-            actor,
-            now,
-            lambda s, c: (S.RESPONSIBILITY, {"note": note}),
-            **kw,
-        )
+        # issue 14 hook: the category chosen on the form, which always has the field (a
+        # caller without the form, such as the CLI or an older queued click, sets none)
+        form = data is not None and "category" in data
+
+        def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            # checked once the state is known right (a stale form says so, not "choose")
+            category = check_category(data or {}, self.settings.categories) if form else None
+            c.category = category
+            return S.RESPONSIBILITY, {"note": note, "category": category}
+
+        return self.run("confirm_information", case_id, actor, now, apply, **kw)
 
     def request_information(
         self, case_id: int, actor: Actor, now: datetime, data: dict[str, Any], **kw: Any
@@ -293,12 +299,14 @@ class Desk(RecordsDesk, DeskBase):
         clean = st.check_lot(data)
 
         def apply(s: Session, c: Case) -> tuple[Status, dict[str, Any]]:
+            skip = lots.why_not_counted(c, clean["lot"])  # issue 12(3a), before adding it
             st.add_lot(c, clean, actor, now)
             if clean["result"] == "same_problem":
                 self._rework(c, now)
                 return S.CORRECTIVE, {**clean, "effective": False, "loop": c.rework_count}
-            c.clean_lots += 1
-            return S.VERIFICATION, {**clean, "clean_lots": c.clean_lots}
+            c.clean_lots = lots.clean_lots(c)  # distinct lots, the complained ones aside
+            counted = {"not_counted": skip} if skip else {}
+            return S.VERIFICATION, {**clean, "clean_lots": c.clean_lots, **counted}
 
         return self.run("record_lot_check", case_id, actor, now, apply, **kw)
 

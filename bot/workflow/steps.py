@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.models import Case, LotCheck, Report, Status
+from bot.workflow.actions import action_items
 from bot.workflow.errors import InvalidInput
 from bot.workflow.roles import Actor, Role
 from bot.workflow.text import clean_text
@@ -326,8 +327,12 @@ def check_corrective(data: dict[str, Any], today: date) -> dict[str, Any]:
                 e["planned"] = "The planned date cannot be in the past."
         except ValueError:
             e["planned"] = "That is not a date."
+    # issue 12(3j): further actions, each with its own owner and date (bot/workflow/actions.py)
+    first = {"text": actions, "owner": owner, "planned": planned.isoformat() if planned else None}
+    items = action_items(data, today, e, first)
     _raise(e)
     return {
+        "action_items": items,
         "category": category,
         "why": [w.strip() for w in why.splitlines() if w.strip()],
         "disposition": disposition,
@@ -392,8 +397,17 @@ def check_close(data: dict[str, Any], case: Case) -> dict[str, Any]:
             f"Criterion B needs {CLEAN_LOTS_TO_CLOSE} consecutive clean lots; "
             f"{case.clean_lots} recorded since the last countermeasures."
         )
+    # issue 12(3b): criterion A also records no negative effect on quality (procedure A)
+    no_harm = "yes" in (data.get("no_negative_impact") or [])
+    if criterion == "A" and not no_harm:
+        e["no_negative_impact"] = (
+            "Criterion A needs the actions to have had no negative effect on quality."
+        )
     _raise(e)
-    return {"criterion": criterion, "evidence": evidence}
+    out: dict[str, Any] = {"criterion": criterion, "evidence": evidence}
+    if criterion == "A":
+        out["no_negative_impact"] = True
+    return out
 
 
 def reason_only(data: dict[str, Any], key: str = "reason", required: bool = True) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.config import DEFAULT_CATEGORIES, parse_categories
 from bot.models import Case, CaseEvent, Status
 from bot.workflow import steps as st
+from bot.workflow.clocks import clock_views
 from bot.workflow.intake import RECEIVED_VIA
+
+DEFAULT_CATEGORY_LIST = parse_categories(DEFAULT_CATEGORIES, [])
 
 
 def case_view(
@@ -72,7 +76,15 @@ def case_view(
         "channel": case.channel_id,
         "card_ts": case.card_ts,
         "delivery_error": case.delivery_error,
+        # issue 14 hook: category, the earlier case this may repeat, the one it joined
+        "category": case.category,
+        "recurrence": case.recurrence,
+        "linked_to": case.linked_to_id,
     }
+    # --- step clocks (issue 12): every clock still running, and overdue if any has passed
+    vm["clocks"] = clock_views(case, now)
+    vm["overdue"] = vm["overdue"] or any(c["overdue"] for c in vm["clocks"])
+    # --- end of step clocks ---
     if with_timeline:
         vm["timeline"] = [event_view(e) for e in case.events]
         vm["reports"] = [
@@ -140,6 +152,10 @@ EVENT_TITLES = {
     "reopen_case": "reopened the case",
     "comment": "wrote",
     "delivery_failed": "could not deliver a Slack message",
+    # issue 14
+    "link_recurrence": "linked this complaint to the earlier case's investigation",
+    "recurrence_linked": "a later complaint joined this investigation",
+    "investigation_shared": "took the report of the investigation this complaint joined",
 }
 
 
@@ -162,4 +178,6 @@ LABELS = {
     "closure": st.CLOSURE,
     "via": RECEIVED_VIA,
     "send_method": st.SEND_METHODS,
+    # issue 14: the default categories (English); the handlers use COMPLAINT_CATEGORIES
+    "complaint_category": {code: en for code, en, _zh in DEFAULT_CATEGORY_LIST},
 }

@@ -1,0 +1,240 @@
+"""The App Home tab, `/complaint list`, and the outbox kinds that keep people told:
+Home refreshes, "your turn" and outcome DMs, and the step clocks' reminders.
+
+The Home is published in the person's own language (their Slack locale, else LANGUAGE),
+both when they open it and when a case that concerns them changes (a `home_refresh`
+outbox row, queued by bot/workflow/turns.py). `views.publish` is not a channel post, so
+the sender's per-channel pacing does not hold it back; a burst of changes is merged into
+one row, so each person's Home is published once per burst.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from blocks import clocks as clock_blocks
+from blocks import home as home_blocks
+from bot.i18n import use_locale
+from bot.models import Case, Outbox, Status
+from bot.slack.delivery import Delivery, NoCard
+from bot.slack.gateway import classify
+from bot.workflow import clocks as wc
+from bot.workflow import steps as st
+from bot.workflow import todo
+from bot.workflow.roles import Actor, Role
+from bot.workflow.view import case_view
+
+log = logging.getLogger(__name__)
+
+KINDS = ("home_refresh", "turn_dm", "outcome_dm", "clock_thread", "clock_dm")
+
+
+class Home:
+    """Builds a person's to-do from the desk and publishes it."""
+
+    def __init__(self, desk: Any, gateway: Any, directory: Any) -> None:
+        self.desk = desk
+        self.gateway = gateway
+        self.directory = directory
+
+    def _cases(self) -> list[Case]:
+        with self.desk.readers() as s:
+            return todo.open_cases(s)
+
+    def _day_seconds(self) -> float:
+        cal = self.desk.calendar
+        start = datetime.combine(datetime(2000, 1, 1).date(), cal.hours.start)
+        end = datetime.combine(datetime(2000, 1, 1).date(), cal.hours.end)
+        return (end - start).total_seconds()
+
+    def item_vm(self, item: todo.Item, now: datetime) -> dict[str, Any]:
+        """A to-do line as plain data for blocks/home.py."""
+        case = item.case
+        status = Status(case.status)
+        clock = None
+        if item.clock is not None:
+            c = item.clock
+            clock = {
+                "name": c.name,
+                "label": c.label,
+                "due_at": c.due_at,
+                "overdue": c.overdue(now),
+                "left": self.desk.calendar.working_seconds_between(now, c.due_at),
+                "day_seconds": self._day_seconds(),
+                "allowance": wc.allowance(case, c.name),
+            }
+        return {
+            "id": case.id,
+            "ref": case.ref,
+            "step": case.step,
+            "customer": case.customer,
+            "severity": case.severity,
+            "status_label": st.STATUS_LABEL[status],
+            "next_text": st.NEXT_STEP_TEXT[status],
+            "clock": clock,
+            "steps": [{"name": s.name, "label": s.label} for s in item.steps],
+            "action_owner": item.action_owner,
+        }
+
+    def lists(
+        self, actor: Actor, now: datetime, pages: dict[str, int] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The person's lists; only the lines a page shows are worked out (the working
+        time left takes a walk on the calendar), the others only counted."""
+        pages = pages or {}
+        mine = todo.todo_for(actor, self._cases(), now, self.desk.settings.case_visibility)
+
+        def vms(name: str, items: list[todo.Item]) -> list[dict[str, Any]]:
+            shown = max(1, pages.get(name, home_blocks.PAGE))
+            return [self.item_vm(i, now) for i in items[:shown]] + [{}] * (len(items) - shown)
+
+        out = {
+            "waiting": vms("waiting", mine.waiting),
+            "overdue": vms("overdue", mine.overdue),
+            "reported": vms("reported", mine.reported),
+        }
+        if actor.has(Role.MANAGEMENT):
+            out["approval"] = vms("approval", mine.approval)
+        return out
+
+    def view(self, user_id: str, pages: dict[str, int] | None = None) -> dict[str, Any]:
+        actor = self.directory.actor(user_id)
+        now = self.desk.now()
+        can_file = actor.has(Role.MARKETING) or actor.has(Role.QUALITY)
+        lists = self.lists(actor, now, pages)
+        with use_locale(self.directory.locale(user_id)):
+            return home_blocks.home_view(lists, can_file=can_file, pages=pages)
+
+    def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
+        self.gateway.call("views.publish", user_id=user_id, view=self.view(user_id, pages))
+
+    def list_reply(self, user_id: str, query: str) -> dict[str, Any]:
+        """`/complaint list [all|overdue|A|<customer>]` for one person, in their language."""
+        actor = self.directory.actor(user_id)
+        now = self.desk.now()
+        kind, items = todo.filtered(
+            actor, self._cases(), now, self.desk.settings.case_visibility, query
+        )
+        args: dict[str, Any] = {}
+        if kind == "severity":
+            args["sev"] = query.strip().upper()
+        elif kind == "customer":
+            args["customer"] = query.strip()[:80]
+        with use_locale(self.directory.locale(user_id)):
+            return home_blocks.list_reply(kind, [self.item_vm(i, now) for i in items], **args)
+
+
+class PeopleDelivery:
+    """The outbox kinds of this module, sharing one `Delivery`'s desk, gateway and
+    directory."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+
+    @property
+    def home(self) -> Home:
+        d = self.delivery
+        return Home(d.desk, d.gateway, d.directory)
+
+    def _users(self, targets: list[str]) -> list[str]:
+        users: set[str] = set()
+        for target in targets:
+            users |= self.delivery.directory.role_members(target)
+        return sorted(users)
+
+    def _each(self, row: Outbox, done: dict[str, Any], send: Any) -> dict[str, Any]:
+        """Call `send(user)` for each person behind the row's targets; a retry skips those
+        already done (the sender saves progress after each one)."""
+        sent = list(done.get("sent", []))
+        for uid in self._users(list(row.payload.get("to") or [])):
+            if uid in sent:
+                continue
+            send(uid)
+            sent.append(uid)
+            row.result = {"sent": sent}
+            self.delivery.progress(row)
+        return {"sent": sent}
+
+    def home_refresh(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        """Republish each concerned person's Home. One person Slack refuses for good (a
+        deactivated account) is skipped, not the whole row; a rate limit or an outage is
+        retried like any delivery."""
+        home = self.home
+
+        def publish(uid: str) -> None:
+            try:
+                home.publish(uid)
+            except Exception as exc:  # noqa: BLE001 - classified: permanent ones are skipped
+                if classify(exc).retry:
+                    raise
+                log.warning("Home of %s not refreshed: %s", uid, classify(exc).error)
+
+        return self._each(row, done, publish)
+
+    def _case(self, row: Outbox) -> tuple[Case, dict[str, Any]]:
+        assert row.case_id is not None
+        case = self.delivery.desk.get_case(row.case_id, full=False)
+        return case, case_view(case, self.delivery.desk.now())
+
+    def _link(self, case: Case) -> str | None:
+        if not case.card_ts or not case.channel_id:
+            return None
+        return self.delivery.gateway.permalink(case.channel_id, case.card_ts)
+
+    def _dm(self, row: Outbox, done: dict[str, Any], render: Any) -> dict[str, Any]:
+        case, vm = self._case(row)
+        link = self._link(case)
+
+        def send(uid: str) -> None:
+            with use_locale(self.delivery.directory.locale(uid)):
+                msg = render(vm, row.payload, link)
+            self.delivery.gateway.call("chat.postMessage", channel=uid, **msg)
+
+        return self._each(row, done, send)
+
+    def turn_dm(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case, _vm = self._case(row)
+        if case.status != row.payload.get("status"):
+            return {"skipped": "the case moved on", "sent": list(done.get("sent", []))}
+        return self._dm(row, done, clock_blocks.turn_dm)
+
+    def outcome_dm(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        return self._dm(row, done, clock_blocks.outcome_dm)
+
+    def _still_due(self, case: Case, payload: dict[str, Any]) -> bool:
+        due = wc.clock_due(case, str(payload.get("deadline")))
+        want = payload.get("due_at")
+        return (
+            due is not None
+            and bool(want)
+            and int(due.timestamp()) == int(datetime.fromisoformat(str(want)).timestamp())
+        )
+
+    def clock_thread(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case, vm = self._case(row)
+        if not self._still_due(case, row.payload):
+            return {"skipped": "clock stopped"}
+        if not case.card_ts:
+            raise NoCard(case.ref)
+        mentions = self.delivery.directory.mention_targets(row.payload.get("mention", []))
+        msg = clock_blocks.clock_thread(vm, row.payload, mentions)
+        resp = self.delivery.gateway.call(
+            "chat.postMessage", channel=case.channel_id, thread_ts=case.card_ts, **msg
+        )
+        return {"ts": resp.get("ts")}
+
+    def clock_dm(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        case, _vm = self._case(row)
+        if not self._still_due(case, row.payload):
+            return {"skipped": "clock stopped", "sent": list(done.get("sent", []))}
+        return self._dm(row, done, clock_blocks.clock_dm)
+
+
+def install(delivery: Delivery) -> PeopleDelivery:
+    """Teach a `Delivery` this module's kinds (idempotent: re-installing replaces them)."""
+    kinds = PeopleDelivery(delivery)
+    for name in KINDS:
+        delivery.kinds[name] = getattr(kinds, name)
+    return kinds

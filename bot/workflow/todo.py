@@ -1,0 +1,155 @@
+"""A to-do for each person (issue 12, point 1): what is waiting for them, by role, by
+unit or as a named owner; what awaits their approval; what is overdue; what they
+reported.
+
+"Your open cases" used to mean the cases you reported, so Technical Quality's Home said
+"none" while two cases waited on it. Here the question is the procedure's: whose is the
+next step? The owners of each state (`NEXT_OWNER`) and the corrective action's named
+owner answer it; bot/workflow/access.py still decides what a person may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.models import Case, Status
+from bot.workflow import steps as st
+from bot.workflow.access import can_read
+from bot.workflow.clocks import RunningClock, action_owners, running_clocks, targets_for
+from bot.workflow.roles import Actor, Role
+
+# how many of the newest open cases a to-do looks through
+SCAN = 2000
+ROLE_OF = {"quality": Role.QUALITY, "marketing": Role.MARKETING, "management": Role.MANAGEMENT}
+SEVERITIES = ("A", "B", "C")
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def holds(actor: Actor, target: str) -> bool:
+    """Whether `actor` is behind a target ("role:quality", "unit:production", "user:U1")."""
+    kind, _, ident = target.partition(":")
+    if kind == "user":
+        return ident == actor.user_id
+    if kind == "unit":
+        return actor.in_unit([ident])
+    if kind == "role":
+        role = ROLE_OF.get(ident)
+        return role is not None and actor.has(role)
+    return False
+
+
+@dataclass
+class Item:
+    """One line of a to-do: the case, the clock the person owes (if any), and the step
+    they can take now (the button)."""
+
+    case: Case
+    clock: RunningClock | None
+    steps: list[Any] = field(default_factory=list)
+    action_owner: bool = False  # waiting for them as the corrective action's owner
+
+    def sort_key(self) -> tuple[Any, ...]:
+        due = self.clock.due_at if self.clock else None
+        return (
+            due is None,
+            due or datetime.max.replace(tzinfo=self.case.received_at.tzinfo),
+            -self.case.id,
+        )
+
+
+@dataclass
+class Todo:
+    waiting: list[Item] = field(default_factory=list)
+    approval: list[Item] = field(default_factory=list)
+    overdue: list[Item] = field(default_factory=list)
+    reported: list[Item] = field(default_factory=list)
+
+
+def owes(actor: Actor, case: Case) -> bool:
+    """Whether the next step of the case is the actor's, by role, unit or name."""
+    return any(holds(actor, t) for t in targets_for(Status(case.status), case))
+
+
+def their_steps(actor: Actor, case: Case) -> list[Any]:
+    """The steps the actor may take on the case now, the main one first."""
+    steps = [s for s in st.available_steps(case) if s.who(actor, case)]
+    return sorted(steps, key=lambda s: not s.primary)
+
+
+def _item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:
+    clocks = running_clocks(case)
+    as_owner = actor.user_id in action_owners(case)
+    if mine:  # a corrective action's clock is owed by its own owner only
+        owed = [
+            c
+            for c in clocks
+            if not c.name.startswith("action") or any(holds(actor, t) for t in c.owners)
+        ]
+    else:
+        owed = clocks
+    # the earliest; at a tie, the clock of the step the case waits for now
+    owed.sort(key=lambda c: (c.due_at, c.name != case.clock_name))
+    return Item(
+        case=case,
+        clock=owed[0] if owed else None,
+        steps=their_steps(actor, case),
+        action_owner=as_owner,
+    )
+
+
+def open_cases(session: Any, limit: int = SCAN) -> list[Case]:
+    q = select(Case).where(Case.is_open.is_(True)).order_by(Case.id.desc()).limit(limit)
+    return list(session.scalars(q))
+
+
+def todo_for(actor: Actor, cases: list[Case], now: datetime, visibility: str) -> Todo:
+    """Sort the open cases into the person's lists; a case is in at most one of waiting,
+    approval and overdue (the first that applies), and also in "reported" if theirs."""
+    out = Todo()
+    for case in cases:
+        status = Status(case.status)
+        if not status.is_open:
+            continue
+        is_owner = owes(actor, case)
+        as_action = actor.user_id in action_owners(case)
+        if status is Status.APPROVAL and actor.has(Role.MANAGEMENT):
+            out.approval.append(_item(actor, case, now, mine=True))
+        elif is_owner or as_action:
+            out.waiting.append(_item(actor, case, now, mine=True))
+        elif any(c.overdue(now) for c in running_clocks(case)) and can_read(
+            actor, case, visibility
+        ):
+            out.overdue.append(_item(actor, case, now, mine=False))
+        if case.reporter_id == actor.user_id:
+            out.reported.append(_item(actor, case, now, mine=False))
+    for items in (out.waiting, out.approval, out.overdue, out.reported):
+        items.sort(key=Item.sort_key)
+    return out
+
+
+def filtered(
+    actor: Actor, cases: list[Case], now: datetime, visibility: str, query: str
+) -> tuple[str, list[Item]]:
+    """`/complaint list [all|overdue|A|B|C|<customer>]`: the open cases the person may
+    read, filtered; returns (which filter, items). Empty: what is waiting for them."""
+    q = query.strip()
+    if not q:
+        todo = todo_for(actor, cases, now, visibility)
+        return "waiting", sorted(todo.approval + todo.waiting, key=Item.sort_key)
+    readable = [c for c in cases if can_read(actor, c, visibility)]
+    if q.lower() == "all":
+        kind, chosen = "all", readable
+    elif q.lower() == "overdue":
+        kind = "overdue"
+        chosen = [c for c in readable if any(k.overdue(now) for k in running_clocks(c))]
+    elif q.upper() in SEVERITIES:
+        kind, chosen = "severity", [c for c in readable if (c.severity or "") == q.upper()]
+    else:
+        needle = q.casefold()
+        kind, chosen = "customer", [c for c in readable if needle in (c.customer or "").casefold()]
+    items = [_item(actor, c, now, mine=owes(actor, c)) for c in chosen]
+    return kind, sorted(items, key=Item.sort_key)

@@ -1,0 +1,94 @@
+"""Telling people when it matters (issue 12, points 1 and 3(i)).
+
+A mention in a busy case thread is easy to miss, and a Home tab only shows what it showed
+when it was last opened. So when a case moves, inside the step's own transaction:
+
+- the responsible unit's members get a direct message when the case comes to them
+  (containment, or new countermeasures after a rework loop), and the reporter when
+  Technical Quality asks them for more information;
+- the reporter gets a direct message with the outcome when the case closes (unless they
+  closed it themselves);
+- the Home tabs of the people concerned (the owners before and after, the reporter, the
+  corrective action's owner) are refreshed through the outbox.
+
+All of it is outbox rows, so it is sent after the commit, paced and retried like every
+other Slack effect, and never if the step rolls back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Case, Outbox, OutboxStatus, Status
+from bot.workflow import effects
+from bot.workflow.clocks import action_owners, targets_for
+
+S = Status
+UNIT_STATES = frozenset({S.CONTAINMENT, S.CORRECTIVE, S.PREVENTIVE})
+HOME_LANE = "home"
+# a waiting refresh row takes at most this many targets; then a new row is started
+HOME_TARGETS = 200
+
+
+def tell_people(s: Session, case: Case, moved: tuple[bool, Status | None], now: datetime) -> None:
+    """The DMs and Home refreshes of a move (`moved` = (whether the case moved since its
+    clock was last set, the status it moved from — None for a new case))."""
+    did_move, before = moved
+    if not did_move:
+        return
+    status = Status(case.status)
+    before_targets = targets_for(before, case) if before is not None else []
+    now_targets = targets_for(status, case)
+    if status in UNIT_STATES and (before is None or before not in UNIT_STATES):
+        units = [t for t in now_targets if t.startswith("unit:")]
+        if units:
+            effects.enqueue(s, kind="turn_dm", now=now, case=case, to=units, status=status.value)
+    if status is S.INFO_REQUESTED and before is not S.INFO_REQUESTED:
+        effects.enqueue(
+            s,
+            kind="turn_dm",
+            now=now,
+            case=case,
+            to=[f"user:{case.reporter_id}"],
+            status=status.value,
+        )
+    if status is S.CLOSED and before is not S.CLOSED and case.closed_by != case.reporter_id:
+        effects.enqueue(s, kind="outcome_dm", now=now, case=case, to=[f"user:{case.reporter_id}"])
+    concerned = [*before_targets, *now_targets, f"user:{case.reporter_id}"]
+    concerned += [f"user:{owner}" for owner in sorted(action_owners(case))]
+    refresh_homes(s, concerned, now)
+
+
+def refresh_homes(s: Session, targets: list[str], now: datetime) -> None:
+    """Queue a Home refresh for `targets`, merged into a refresh still waiting unclaimed in
+    the lane, so a burst of changes republishes each person's Home once, not per change.
+
+    The waiting row is locked until this transaction commits (as `effects.card_update`
+    does), so the sender cannot take it before the merge is in."""
+    targets = list(dict.fromkeys(t for t in targets if t and not t.endswith(":")))
+    if not targets:
+        return
+    waiting = s.scalar(
+        select(Outbox)
+        .where(
+            Outbox.lane == HOME_LANE,
+            Outbox.status == OutboxStatus.PENDING,
+            Outbox.kind == "home_refresh",
+            Outbox.attempts == 0,
+            Outbox.claimed_until.is_(None),
+        )
+        .order_by(Outbox.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if waiting is not None:
+        have = list((waiting.payload or {}).get("to") or [])
+        merged = list(dict.fromkeys(have + targets))
+        if len(merged) <= HOME_TARGETS:
+            if merged != have:
+                waiting.payload = {**(waiting.payload or {}), "to": merged}
+            return
+    effects.enqueue(s, kind="home_refresh", now=now, lane=HOME_LANE, to=targets)

@@ -7,8 +7,10 @@ request path.
 Prints, for the 8D report, the full record (timeline PDF) and the whole archive (report +
 record + JSON): the first render in a fresh process (imports fpdf2 and fontTools and reads
 the prepared font), then the median and the worst of `runs` warm renders; pages and
-bytes; the process's peak memory before and after. The font's prepared cut is made once
-per machine (bot/records/fonts.py); its one-time cost is printed too when it is made here.
+bytes; the process's peak memory before and after, and the PSS of this process and of the
+records helper at rest, after the first report and after the runs. The font's prepared
+cut is made once per machine (bot/records/fonts.py); its one-time cost is printed too when
+it is made here.
 """
 
 from __future__ import annotations
@@ -123,6 +125,16 @@ def timed(fn: Any, kind: str = "") -> tuple[float, Any]:
     return time.perf_counter() - t, out
 
 
+def pss() -> tuple[float, float]:
+    """PSS in MB of this process (as the worker) and of its children (the records
+    helper): the bot's memory target is on the sum over its processes."""
+    from bench.common import tree_status
+
+    tree = tree_status(os.getpid())
+    me = sum(p["Pss"] for p in tree["processes"] if p["pid"] == os.getpid())
+    return me / 1024, (tree["Pss"] - me) / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=600)
@@ -151,9 +163,11 @@ def main() -> None:
     from bot.records.make import Maker
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pss_rest = pss()
     maker = Maker(desk, lambda uid: {"U0PROD1": "张伟", "U0MGR1": "王建国"}.get(uid, uid))
     cut, _ = timed(lambda: prepared(find_font(s.report_font)))
     first, report = timed(lambda: maker.report(case_id), "first")
+    pss_first = pss()
     kinds = {
         "report": lambda: maker.report(case_id),
         "archive": lambda: maker.archive(case_id),
@@ -165,6 +179,7 @@ def main() -> None:
             dt, made[k] = timed(fn, k)
             warm[k].append(dt)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pss_after = pss()
     from bot.records import content, isolated, pdf
 
     isolated.close()
@@ -193,7 +208,7 @@ def main() -> None:
         "(other work on the machine slows every figure)"
     )
     print(f"  prepared font cut (once per machine; 0 when already made): {cut:.2f} s")
-    print(f"  first report (forks the helper, which loads fpdf2 and the font): {first:.2f} s")
+    print(f"  first report (starts the helper, which loads fpdf2 and the font): {first:.2f} s")
     for k, ts in warm.items():
         print(
             f"  {k:8s} warm: median {statistics.median(ts):.2f} s, worst {max(ts):.2f} s "
@@ -213,6 +228,15 @@ def main() -> None:
         f"  peak RSS of this process: {rss_before:.0f} MiB before making files, "
         f"{rss_after:.0f} MiB after (files made in the helper)"
     )
+    for when, (me, helper) in (
+        ("at rest (no file made yet)", pss_rest),
+        ("after the first report", pss_first),
+        ("after all the runs", pss_after),
+    ):
+        print(
+            f"  PSS {when}: this process {me:.1f} MB + records helper {helper:.1f} MB "
+            f"= {me + helper:.1f} MB"
+        )
     wall, cpu = statistics.median(warm["report"]), statistics.median(CPU["in-process"])
     print(
         f"  target report ≤ 1 s (warm, in the worker): wall {'met' if wall <= 1 else 'NOT met'}"

@@ -177,6 +177,7 @@ class Settings:
     language: str = "en"
     report_bilingual: bool = False
     report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
+    records_timeout_seconds: float = 120.0  # longest wait for the helper making a file
     case_visibility: str = "roles"
     # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
     slack_channel_burst: int = 10
@@ -565,6 +566,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         language=language,
         report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
         report_font=report_font,
+        records_timeout_seconds=number("RECORDS_TIMEOUT_SECONDS", "120", float, 1),
         case_visibility=visibility,
         slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
         **_clock_settings(number),

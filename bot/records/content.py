@@ -7,43 +7,21 @@ footer is taken over this data, so the same case gives the same hash however it 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.i18n import N_
 from bot.models import Case, CaseEvent, CaseFile
+from bot.records.doc import Doc
 from bot.records.words import Words
 from bot.workflow import steps as st
 from bot.workflow.intake import RECEIVED_VIA
 from bot.workflow.view import EVENT_TITLES, report_version
 
 Names = Callable[[str], str]
-# ("h", heading) | ("kv", [(label, value)]) | ("p", text) | ("table", headers, rows)
-Block = tuple[Any, ...]
 TQ_STEPS = ("confirm_information", "decide_responsibility", "classify_severity")
-
-
-@dataclass
-class Doc:
-    title: str
-    ref: str
-    version: str
-    words: Words
-    blocks: list[Block] = field(default_factory=list)
-
-    def digest(self) -> str:
-        """First 16 hex digits of the SHA-256 of the content (not of the PDF bytes, which
-        also hold a creation date): two renders of one record show the same hash."""
-        raw = json.dumps([self.title, self.ref, self.version, self.blocks], ensure_ascii=False)
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
-
-    def text(self) -> str:
-        """Every string of the document, for search and for tests."""
-        return json.dumps(self.blocks, ensure_ascii=False)
 
 
 class Writer:

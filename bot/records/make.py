@@ -12,6 +12,7 @@ from typing import Any
 from blocks.stats import chart_spec, figure_lines
 from bot.i18n import _, use_locale
 from bot.records import content, isolated, pdf, register, sheets
+from bot.records.charts import render as draw_charts
 from bot.records.words import REGISTER_TITLE, Words
 from bot.workflow.records import RegisterQuery
 from bot.workflow.stats import Figures, Period
@@ -39,6 +40,7 @@ class Maker:
         s = desk.settings
         self.words = Words(s.language, s.report_bilingual)
         self.font = s.report_font
+        isolated.configure(s.records_timeout_seconds)
 
     def report(self, case_id: int) -> File:
         """The improvement report (8D) as the case stands now."""
@@ -91,7 +93,7 @@ class Maker:
             spec = chart_spec(f, category_names(self.desk.settings.categories))
         return File(
             f"complaint-figures-{f.period.start.isoformat()}-{f.period.end.isoformat()}.png",
-            isolated.run(_charts, spec, self.font),
+            isolated.run(draw_charts, spec, self.font),
             "chart",
             spec["title"],
         )
@@ -108,25 +110,16 @@ class Maker:
         return [
             File(
                 f"{stem}.xlsx",
-                isolated.run(_xlsx, heads, rows, title, query.describe(), figures),
+                isolated.run(
+                    sheets.to_xlsx,
+                    heads,
+                    rows,
+                    title=title,
+                    subtitle=query.describe(),
+                    figures=figures,
+                ),
                 "register",
                 f"{title} {query.describe()}",
             ),
             File(f"{stem}.csv", sheets.to_csv(heads, rows), "register", f"{title} (CSV)"),
         ]
-
-
-def _xlsx(
-    heads: list[str],
-    rows: list[list[Any]],
-    title: str,
-    subtitle: str,
-    figures: list[tuple[str, str]] | None = None,
-) -> bytes:
-    return sheets.to_xlsx(heads, rows, title=title, subtitle=subtitle, figures=figures)
-
-
-def _charts(spec: dict[str, Any], font: str) -> bytes:
-    from bot.records import charts  # matplotlib: in the records helper process only
-
-    return charts.render(spec, font)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.records.content import Doc
+from bot.records.doc import Doc
 from bot.records.fonts import find_font, font_for
 
 FONT = "cjk"

@@ -197,6 +197,8 @@ def classify(exc: BaseException) -> Failure:
         if status >= 500:
             return Failure(True, f"http_{status}")
         return Failure(error in TRANSIENT_ERRORS, error or f"http_{status}")
+    if getattr(exc, "retry", False):  # says so itself: the records helper stuck or died
+        return Failure(True, str(exc))
     if isinstance(exc, OSError | TimeoutError):
         return Failure(True, f"connection: {exc.__class__.__name__}")
     return Failure(False, f"{exc.__class__.__name__}: {exc}")

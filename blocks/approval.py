@@ -32,18 +32,20 @@ def summary_blocks(vm: dict[str, Any]) -> list[dict[str, Any]]:
     cause = escape(_(a["category"])) if a["category"] else "—"
     if a["whys"]:  # the last why is the root cause
         cause += " — " + user_text(a["whys"][-1], 300)
-    lines.append(f"*{_('Root cause')}:* {cause}")
+    lines.append("*" + _("Root cause") + ":* " + cause)
     if len(a["whys"]) > 1:
         shown = a["whys"][:WHYS]
         lines.append(
-            f"*{_('Why')}:* "
+            "*"
+            + _("Why")
+            + ":* "
             + " → ".join(user_text(w, 150) for w in shown)
             + (" …" if len(a["whys"]) > WHYS else "")
         )
     lot = escape(_(a["disposition"])) if a["disposition"] else "—"
-    lines.append(f"*{_('Defective lot')}:* {lot}")
+    lines.append("*" + _("Defective lot") + ":* " + lot)
     if a["actions"]:
-        lines.append(f"*{_('Corrective actions')}:*")
+        lines.append("*" + _("Corrective actions") + ":*")
         for item in a["actions"][:ACTIONS]:
             owner = user(str(item["owner"])) if item.get("owner") else "—"
             lines.append(
@@ -56,13 +58,13 @@ def summary_blocks(vm: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             )
     if a["measures"]:
-        lines.append(f"*{_('Preventive measures')}:*")
+        lines.append("*" + _("Preventive measures") + ":*")
         for label, text in a["measures"][:MEASURES]:
             lines.append(f"• {escape(_(label))}: {user_text(text, 250)}")
     if a["documents"]:
         docs = ", ".join(escape(_(d)) for d in a["documents"])
         revisions = f" ({user_text(a['revisions'], 200)})" if a["revisions"] else ""
-        lines.append(f"*{_('Standardised')}:* {docs}{revisions}")
+        lines.append("*" + _("Standardised") + ":* " + docs + revisions)
     whole = _(
         "The whole report: {command} sends you the PDF; {show} shows the full record.",
         command=f"`/complaint report {vm['ref']}`",

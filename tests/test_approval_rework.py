@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from bot.i18n import _, use_locale
+from bot.records import content
+from bot.records.words import Words
 from bot.sandbox.fakeslack import FakeSlack
 from tests.conftest import COMPLAINTS, DEV, MGR, MGR2, MKT, PROD, TQ, Clock, Running, make_settings
 from tests.procedure import case_now, events, take, thread_texts, walk_to_approval
@@ -131,6 +133,12 @@ def test_approval_shows_what_is_signed_and_every_dm_says_who_decided(mixed: Runn
     ] == ["sort"]
     card = json.dumps(r.fake.messages[(COMPLAINTS, case.card_ts)]["blocks"])
     assert "What you are approving" not in card
+    # … and the written report's approval section names the disposition approved
+    doc = content.improvement_report(r.desk.get_case(case.id), [], str, r.desk.tz, Words("en"))
+    kvs = [dict(b[1]) for b in doc.blocks if b[0] == "kv"]
+    approved = next(kv for kv in kvs if "What was approved" in kv)
+    assert approved["What was approved"].endswith("v1") and approved["Approved by"]
+    assert approved["What is done with the defective lot"] == "Sort / 100% inspection"
 
 
 def test_a_rejection_updates_the_dms_and_a_second_round_keeps_the_first_ones(

@@ -248,3 +248,36 @@ def test_rework_forms_open_with_the_last_version_and_why_it_came_back(running: R
     top = _top(form)
     assert "Lot L0400 showed the same problem" in top and "bridges on U3" in top
     assert objection not in top
+
+
+def test_the_summary_keeps_block_kit_limits_with_long_chinese_reports(mixed: Running) -> None:
+    """Every field at its longest, in Chinese: the DMs (one in Chinese) and the card still
+    go out (the fake Slack refuses blocks over Slack's limits), cut with "…"."""
+    r = mixed
+    case = file_complaint(r)
+    long_ca = {
+        **CA,
+        "why": "\n".join(f"第{n}个为什么：" + "钢网磨损导致连锡" * 20 for n in range(1, 9)),
+        "actions": "更换钢网并全检库存" * 330,
+        "action_2": "增加钢网寿命计数器" * 330,
+    }
+    long_pa = {f"m_{k}": "建立钢网寿命管理制度" * 290 for k in ("people", "machine", "method")}
+    walk_to_approval(
+        r,
+        case.id,
+        unit="production",
+        member=PROD,
+        reason="连锡：我方工艺",
+        containment="隔离全部库存",
+        corrective=long_ca,
+        preventive={**long_pa, "documents": ["control_plan"]},
+    )
+    case = case_now(r, case.id)
+    assert case.status == "approval" and case.delivery_error is None
+    dms = _approval_dms(r)
+    assert len(dms) == 2
+    for msg in dms.values():
+        summary = next(b for b in msg["blocks"] if "钢网" in json.dumps(b, ensure_ascii=False))
+        assert len(summary["text"]["text"]) <= 3000 and "…" in summary["text"]["text"]
+    card = r.fake.messages[(COMPLAINTS, case.card_ts)]
+    assert "第8个为什么" in json.dumps(card["blocks"], ensure_ascii=False)  # the root cause

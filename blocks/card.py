@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from blocks.approval import summary_blocks
 from blocks.modals import confirm_dialog
 from blocks.recurrence import recurrence_blocks
 from blocks.text import (
@@ -154,6 +155,7 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
     if flags:
         blocks.append(context("  ·  ".join(flags)))
     blocks.extend(recurrence_blocks(vm))  # issue 14 hook: "possibly the same problem as …"
+    blocks.extend(summary_blocks(vm))  # issue 12(3f): what awaits approval
     if vm["closure"]:
         blocks.append(
             context(

@@ -104,19 +104,52 @@ def _element(f: Any, tables: dict[str, dict[str, str]], units: list[str]) -> dic
 
 
 def field_blocks(
-    fields: Iterable[Any], tables: dict[str, dict[str, str]], units: list[str] | None = None
+    fields: Iterable[Any],
+    tables: dict[str, dict[str, str]],
+    units: list[str] | None = None,
+    *,
+    initial: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One input block per declared field, in the declared order."""
+    """One input block per declared field, in the declared order; `initial` (field key →
+    recorded value) fills them in, e.g. a reworked report from its latest version."""
+    initial = initial or {}
     return [
         _input(
             f.key,
             _(f.label),
-            _element(f, tables, units or []),
+            with_initial(_element(f, tables, units or []), initial.get(f.key)),
             optional=not f.required,
             hint=_(f.hint) if f.hint else None,
         )
         for f in fields
     ]
+
+
+def with_initial(el: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The element with `value` as its initial state, in the attribute its type takes
+    (initial_value / _option(s) / _date / _user); options only if they are on offer, as
+    Slack refuses an initial option that is not one of the element's options."""
+    if value in (None, "", [], False):
+        return el
+    kind = el["type"]
+    if kind == "plain_text_input":
+        el["initial_value"] = str(value)[: el.get("max_length", 3000)]
+    elif kind == "datepicker":
+        el["initial_date"] = str(value)[:10]
+    elif kind == "users_select":
+        el["initial_user"] = str(value)
+    elif kind in ("static_select", "radio_buttons"):
+        found = [o for o in el["options"] if o["value"] == str(value)]
+        if found:
+            el["initial_option"] = found[0]
+    elif kind in ("multi_static_select", "checkboxes"):
+        values = {str(v) for v in value} if isinstance(value, list) else {str(value)}
+        if kind == "checkboxes" and value is True:
+            values = {o["value"] for o in el["options"]}
+        found = [o for o in el["options"] if o["value"] in values]
+        if found:
+            el["initial_options"] = found
+    return el
 
 
 def intake_modal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from blocks.approval import summary_blocks
 from blocks.card import button, case_card, mention, step_buttons
 from blocks.clocks import lot_not_counted, more_action_lines
 from blocks.text import (
@@ -194,7 +195,7 @@ def approval_request(vm: dict[str, Any], permalink: str | None) -> dict[str, Any
         severity=escape(vm["severity"] or "—"),
     )
     decisions = [a for a in vm["actions"] if a["name"] in ("approve_report", "reject_report")]
-    blocks: list[dict[str, Any]] = [section(text)]
+    blocks: list[dict[str, Any]] = [section(text), *summary_blocks(vm)]  # issue 12(3f)
     if decisions:
         blocks.append(
             {

@@ -20,6 +20,7 @@ from bot.handlers import Services
 from bot.i18n import _
 from bot.workflow import WorkflowError
 from bot.workflow.inbox import step_payload
+from bot.workflow.rework import form_initial, why_back
 from bot.workflow.steps import STEPS
 from bot.workflow.taxonomy import category_names
 from bot.workflow.view import LABELS, case_view
@@ -69,7 +70,8 @@ def register(app: App, sv: Services) -> None:
         case_id, seen_step = parsed
         try:
             # the form of "Sent to customer" names the report version, so it needs the reports
-            case = sv.desk.get_case(case_id, full=step.needs_reports)
+            # issue 12(3g): a report form starts from its latest version (the reports)
+            case = sv.desk.get_case(case_id, full=step.needs_reports or bool(step.report))
             sv.desk.check_may_take(step, case, sv.directory.actor(user_id), seen_step)
         except WorkflowError as exc:
             sv.tell(channel, user_id, str(exc))
@@ -77,7 +79,12 @@ def register(app: App, sv: Services) -> None:
         # issue 14 hook: the configured complaint categories for the confirmation form
         labels = {**LABELS, "complaint_category": category_names(sv.settings.categories)}
         view = step_modal(
-            step, case_view(case, sv.desk.now()), labels=labels, units=list(sv.settings.units)
+            step,
+            case_view(case, sv.desk.now()),
+            labels=labels,
+            units=list(sv.settings.units),
+            initial=form_initial(step, case),
+            back=why_back(step, case),
         )
         try:
             sv.gateway.call("views.open", trigger_id=body["trigger_id"], view=view)

@@ -263,6 +263,8 @@ def _approval(x: Writer, case: Case) -> list[tuple[str, str]]:
         (w("approved_at"), f"{x.when(case.approved_at)} ({x.tz})"),
         (w("approved_what"), what),
     ]
+    if d.get("disposition"):  # issue 12(3f): what the approval covered
+        out.append((w("lot_disposition"), x.code("disposition", d["disposition"])))
     if d.get("note"):
         out.append((w("details"), str(d["note"])))
     return out

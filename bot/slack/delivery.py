@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from blocks import card as card_blocks
 from blocks import posts
 from bot.i18n import use_locale
 from bot.models import Case, Outbox
+from bot.slack.approvals import approval_decided
 from bot.slack.directory import Directory
 from bot.slack.documents import Documents
 from bot.slack.gateway import Gateway
@@ -45,6 +47,7 @@ class Delivery:
         }
         # files made in the worker and uploaded: report, archive, register (documents.py)
         self.kinds.update(Documents(self).kinds())
+        self.kinds["approval_decided"] = partial(approval_decided, self)  # issue 12(3f)
 
     def deliver(self, row: Outbox) -> dict[str, Any]:
         """Deliver one row; returns what to store as its result. `row.result` holds what
@@ -59,7 +62,10 @@ class Delivery:
     # -- helpers ---------------------------------------------------------------------
     def _case(self, row: Outbox) -> Case:
         assert row.case_id is not None
-        return self.desk.get_case(row.case_id, full=False)
+        case = self.desk.get_case(row.case_id, full=False)
+        if case.status == "approval":  # issue 12(3f): the card shows what awaits approval
+            case = self.desk.get_case(row.case_id, full=True)
+        return case
 
     def _vm(self, case: Case, **kw: Any) -> dict[str, Any]:
         return case_view(case, self.desk.now(), **kw)
@@ -119,16 +125,20 @@ class Delivery:
         for target in row.payload.get("to", []):
             users |= self.directory.role_members(target)
         sent = list(done.get("sent", []))
+        # issue 12(3f): where each DM went, so it can be updated once the case moves on
+        posted = dict(done.get("posted", {}))
         for uid in sorted(users):
             if uid in sent:
                 continue
             with self.personal(uid):  # the view's words (status, next step) too
                 msg = self.render_dm(row, self._vm(case), link)
-            self.gateway.call("chat.postMessage", channel=uid, **msg)
+            resp = self.gateway.call("chat.postMessage", channel=uid, **msg)
             sent.append(uid)
-            row.result = {"sent": sent}
+            if resp.get("ts"):
+                posted[uid] = [resp.get("channel") or uid, resp["ts"]]
+            row.result = {"sent": sent, "posted": posted}
             self.progress(row)
-        return {"sent": sent}
+        return {"sent": sent, "posted": posted}
 
     def render_dm(self, row: Outbox, vm: dict[str, Any], link: str | None) -> dict[str, Any]:
         if row.payload.get("message") == "approval":

@@ -299,9 +299,15 @@ def _upload(what: str) -> Callable[[Desk, Session, Case, CaseEvent, datetime], N
     return upload
 
 
+def _close_approval_dms(desk: Desk, s: Session, case: Case, ev: CaseEvent, now: datetime) -> None:
+    """Issue 12(3f): after the decision, each approval DM says who decided (bot/slack)."""
+    effects.enqueue(s, kind="approval_decided", now=now, case=case, event_id=ev.id)
+
+
 EFFECTS: dict[st.Effect, Callable[[Desk, Session, Case, CaseEvent, datetime], None]] = {
     st.Effect.ALERT_SEVERITY_A: _alert_severity_a,
     st.Effect.ASK_APPROVAL: _ask_approval,
     st.Effect.UPLOAD_REPORT: _upload("report"),
     st.Effect.UPLOAD_ARCHIVE: _upload("archive"),
+    st.Effect.CLOSE_APPROVAL_DMS: _close_approval_dms,
 }

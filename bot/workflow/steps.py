@@ -268,6 +268,8 @@ def _approve_report(m: Move) -> Status:
     ca, pa = c.latest_report("corrective"), c.latest_report("preventive")
     m.data["corrective_version"] = ca.version if ca else None
     m.data["preventive_version"] = pa.version if pa else None
+    # issue 12(3f): what was approved includes the defective lot's disposition
+    m.data["disposition"] = (ca.data or {}).get("disposition") if ca else None
     m.data["signature"] = f"approved by {m.actor.user_id} at {m.now.isoformat()}"
     return S.APPROVED
 
@@ -575,6 +577,7 @@ STEPS: dict[str, Step] = {
                 *MORE_ACTIONS,
             ),
             check=_check_corrective,
+            report="corrective",  # issue 12(3g): reworked from the latest version
             title=N_("Corrective action"),
             submit=N_("Submit report"),
             intro=N_(
@@ -623,6 +626,7 @@ STEPS: dict[str, Step] = {
                 NOTE,
             ),
             check=_check_preventive,
+            report="preventive",  # issue 12(3g): reworked from the latest version
             title=N_("Preventive action"),
             submit=N_("Submit report"),
             intro=N_(
@@ -653,10 +657,11 @@ STEPS: dict[str, Step] = {
                 N_("Your approval is recorded with your name and the time, like a signature."),
             ),
             main_in={S.APPROVAL},
-            effects=(Effect.UPLOAD_REPORT,),
+            effects=(Effect.UPLOAD_REPORT, Effect.CLOSE_APPROVAL_DMS),
             shows=(
                 Show("corrective_version", N_("Corrective action version")),
                 Show("preventive_version", N_("Preventive action version")),
+                Show("disposition", N_("Defective lot"), Fmt.OPTION, "disposition"),
                 Show("note", N_("Note")),
             ),
         ),
@@ -675,6 +680,7 @@ STEPS: dict[str, Step] = {
             title=N_("Reject report"),
             submit=N_("Reject"),
             danger=True,
+            effects=(Effect.CLOSE_APPROVAL_DMS,),
             shows=(Show("reason", N_("Reason")),),
         ),
         _step(

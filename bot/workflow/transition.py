@@ -55,6 +55,8 @@ class Effect(enum.StrEnum):
     ASK_APPROVAL = "ask_approval"  # managers get the approval DM while it awaits approval
     UPLOAD_REPORT = "upload_report"  # the approved report goes into the thread
     UPLOAD_ARCHIVE = "upload_archive"  # the closing records go into the thread
+    # issue 12(3f): every approval DM is updated to say who decided, its buttons gone
+    CLOSE_APPROVAL_DMS = "close_approval_dms"
 
 
 class Clocks(Protocol):
@@ -115,6 +117,8 @@ class Step:
     effects: tuple[Effect, ...] = ()
     shows: tuple[Show, ...] = ()
     needs_reports: bool = False  # its form names the report version
+    # issue 12(3g): the report its form writes; a rework opens it filled with the latest
+    report: str = ""
 
     @property
     def has_form(self) -> bool:

@@ -10,6 +10,7 @@ from bot.models import Case, CaseEvent, Status
 from bot.workflow import steps as st
 from bot.workflow.clocks import clock_views
 from bot.workflow.intake import RECEIVED_VIA
+from bot.workflow.rework import approval_summary
 from bot.workflow.states import CLOCK_NAMES
 from bot.workflow.steps import report_version
 
@@ -93,6 +94,8 @@ def case_view(
     vm["clocks"] = clock_views(case, now)
     vm["overdue"] = vm["overdue"] or any(c["overdue"] for c in vm["clocks"])
     # --- end of step clocks ---
+    # issue 12(3f): what a manager is asked to sign (when the reports are loaded)
+    vm["approval"] = approval_summary(case) if "reports" in case.__dict__ else None
     if with_timeline:
         vm["timeline"] = [event_view(e) for e in case.events]
         vm["reports"] = [

@@ -14,7 +14,9 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -30,6 +32,7 @@ from blocks.text import (
 )
 from bot.app import build
 from bot.sandbox.fakeslack import FakeSlack
+from bot.workflow.reminders import run_tick
 from tests.conftest import (
     COMPLAINTS,
     DEV,
@@ -37,6 +40,8 @@ from tests.conftest import (
     MGR,
     MGR2,
     MKT,
+    MKT2,
+    OUTSIDER,
     PROD,
     TQ,
     TQ2,
@@ -47,9 +52,10 @@ from tests.conftest import (
 )
 from tests.procedure import case_now, take, walk_to_approval
 from tests.test_intake import open_form
+from tests.test_paths import open_home
 
 UNITS = "生产部=U0PROD1;研发部=U0DEV1;采购部=;仓库="
-PEOPLE = (MKT, TQ, TQ2, MGR, MGR2, PROD, DEV)
+PEOPLE = (MKT, MKT2, TQ, TQ2, MGR, MGR2, PROD, DEV, OUTSIDER)
 INTAKE = {
     "customer": "苏州精密电子有限公司",
     "contact": "李伟，021-5555-0101",
@@ -144,6 +150,13 @@ def limits(surface: dict[str, Any], *, view: bool) -> list[str]:
     return bad
 
 
+def _files(value: Any) -> list[dict[str, Any]]:
+    """files.completeUploadExternal's `files`, sent as JSON text or as a list."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [f for f in value or [] if isinstance(f, dict)]
+
+
 class Seen:
     """Every surface the walk produced, by kind, read off the fake Slack's calls."""
 
@@ -172,6 +185,10 @@ class Seen:
                 yield kind, {"blocks": blocks or [], "text": a.get("text", "")}, False
             elif call.method == "chat.postEphemeral":
                 yield "ephemeral", {"blocks": a.get("blocks") or [], "text": a.get("text")}, False
+            elif call.method == "files.completeUploadExternal":
+                titles = [str(f.get("title") or "") for f in _files(a.get("files"))]
+                text = "\n".join([str(a.get("initial_comment") or ""), *titles])
+                yield "file", {"blocks": [], "text": text}, False
 
     def english(self, kinds: tuple[str, ...]) -> list[str]:
         found = []
@@ -235,16 +252,20 @@ def _serve(settings: Any, clock: Clock, slack: FakeSlack) -> Iterator[Running]:
         bot.stop()
 
 
-def _walk_to_closure(r: Running) -> Any:
-    """From `/complaint new` to 结案 on criterion B, every form filled in Chinese."""
+def _file(r: Running) -> Any:
+    """`/complaint new`, the form filled in Chinese and submitted by Marketing."""
     view = open_form(r, MKT)
     reply = r.client.submit(MKT, view, INTAKE)
     assert reply.status == 200 and not reply.body, reply.body
     r.settle()
-    case = r.desk.find_case("CC-2026-0001")
+    return r.desk.find_case("CC-2026-0001")
+
+
+def _to_closure(r: Running, case_id: int) -> Any:
+    """From a filed complaint to 结案 on criterion B, every form filled in Chinese."""
     walk_to_approval(
         r,
-        case.id,
+        case_id,
         unit="生产部",
         member=PROD,
         reason="本公司 SMT 线体问题",
@@ -252,16 +273,32 @@ def _walk_to_closure(r: Running) -> Any:
         corrective=CA,
         preventive=PA,
     )
-    take(r, MGR, case.id, "approve_report")
-    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
-    take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes", "note": "客户接受"})
+    take(r, MGR, case_id, "approve_report")
+    take(r, TQ, case_id, "send_to_customer", {"method": "email"})
+    take(r, MKT, case_id, "record_customer_acceptance", {"accepted": "yes", "note": "客户接受"})
     for n in range(3):
         lot = {"lot": f"L03{n}", "quantity": "500", "result": "ok", "notes": "无异常"}
-        take(r, TQ, case.id, "record_lot_check", lot)
-    take(r, TQ, case.id, "close_case", {"criterion": "B"})
-    case = case_now(r, case.id)
+        take(r, TQ, case_id, "record_lot_check", lot)
+    take(r, TQ, case_id, "close_case", {"criterion": "B"})
+    case = case_now(r, case_id)
     assert case.status == "closed" and case.closure == "B"
     return case
+
+
+def _walk_to_closure(r: Running) -> Any:
+    """From `/complaint new` to 结案 on criterion B, every form filled in Chinese."""
+    return _to_closure(r, _file(r).id)
+
+
+def _tick(r: Running, moment: datetime) -> None:
+    """The scheduler's tick at `moment` (Shanghai time), then everything it queued sent."""
+    r.clock.now = moment
+    run_tick(r.desk, moment, worker="test")
+    r.settle()
+
+
+def _sh(d: int, h: int, mi: int = 0) -> datetime:
+    return datetime(2026, 3, d, h, mi, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 
 def test_zh_walk_to_closure_keeps_chinese_data_and_block_kit_limits(zh: Running) -> None:
@@ -301,18 +338,52 @@ def test_zh_walk_to_closure_keeps_chinese_data_and_block_kit_limits(zh: Running)
     assert rows[1][2] == INTAKE["customer"] and "生产部" in rows[1]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs helper B's Chinese for the card, modal and thread-post strings "
-    "(bot/workflow/steps.py, procedure.py, blocks/card.py, modals.py, posts.py, intake.py); "
-    "remove this marker after B's branch is merged",
-)
 def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
-    """No card, thread post, modal, DM, alert or ephemeral reply of the zh-CN walk shows
-    a run of three English words."""
+    """No card, thread post, modal, Home tab, DM, alert, file comment or ephemeral reply
+    of the zh-CN walk shows a run of three English words. On the way: the first step's
+    nudge and its overdue alert, the next morning's digest, the Home tab, and the
+    `/complaint` replies (help, list, list overdue, show, stats with its charts by DM)."""
     r = zh
-    _walk_to_closure(r)
-    found = Seen(r.fake).english(("card", "thread post", "modal", "DM", "alert", "ephemeral"))
+    case = _file(r)  # Tue 3 Mar 10:00: confirming the information is due at 17:30
+    _tick(r, _sh(3, 15, 30))  # two working hours before: Technical Quality is nudged
+    _tick(r, _sh(3, 17, 30))  # due: overdue, alerted to Management
+    _tick(r, _sh(4, 8, 45))  # the morning digest
+    home = open_home(r, TQ)
+    assert home is not None and "等待你处理" in json.dumps(home, ensure_ascii=False)
+    replies = [
+        r.client.command(user, text)
+        for user, text in (
+            (MKT, "help"),
+            (TQ, "list"),
+            (TQ, "list overdue"),
+            (MGR, "list all"),
+            (TQ, f"show {case.ref}"),
+            (MGR, "stats 2026-03"),
+        )
+    ]
+    r.settle()
+    _to_closure(r, case.id)
+    replies.append(r.client.command(MKT, f"show {case.ref}"))
+    replies.append(r.client.command(OUTSIDER, "show CC-2026-0002"))
+    replies.append(r.client.command(MGR, "register 2026-03-05..2026-03-01"))
+    replies.append(r.client.command(MGR, "register 三月"))
+
+    seen = Seen(r.fake)
+    kinds = {kind.split(" (")[0] for kind, _s, _v in seen.surfaces()}
+    # the walk did reach every kind of surface it checks
+    assert {"card", "thread post", "modal", "DM", "alert", "file"} <= kinds, kinds
+    channel = [c.args for c in r.fake.calls_to("chat.postMessage")]
+    digest = [a for a in channel if "客户抱怨日报" in str(a.get("text"))]
+    assert digest and "已逾期" in json.dumps(digest[0]["blocks"], ensure_ascii=False), channel
+    assert any("已逾期" in str(a) and a["channel"] == MANAGEMENT for a in channel)
+    nudges = [a for a in channel if a.get("thread_ts") and "提醒" in str(a.get("text"))]
+    assert nudges and any(a["channel"] == TQ for a in channel), "no nudge, or no nudge DM"
+    found = seen.english(("card", "thread post", "modal", "DM", "alert", "ephemeral", "file"))
+    for reply in replies:
+        assert reply.status == 200
+        found += [
+            f"reply: {run!r} in {shown(reply.body)[:120]!r}" for run in english(shown(reply.body))
+        ]
     assert not found, "\n".join(found[:40])
 
 
@@ -349,11 +420,6 @@ def test_each_person_reads_their_own_language_the_channel_reads_language(
     assert zh_file["comment"].startswith("客诉台账") and "complaint register" in en_file["comment"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs helper B's Chinese for the intake modal (blocks/intake.py); remove this "
-    "marker after B's branch is merged",
-)
 def test_the_form_opens_in_the_persons_language(mixed: Running) -> None:
     zh_view = open_form(r := mixed, MKT)
     en_view = open_form(r, TQ)

@@ -31,8 +31,9 @@ from blocks.text import (
     VIEW_BLOCKS,
 )
 from bot.app import build
+from bot.i18n import in_locale
 from bot.sandbox.fakeslack import FakeSlack
-from bot.workflow.reminders import run_tick
+from bot.workflow.reminders import deadline_label, run_tick
 from tests.conftest import (
     COMPLAINTS,
     DEV,
@@ -220,6 +221,14 @@ def zh(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
 
 
 @pytest.fixture
+def en(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
+    """LANGUAGE=en, everyone's Slack in English; the same Chinese unit names and data."""
+    _english_again(slack)
+    settings = make_settings(database_url, slack.url, LANGUAGE="en", RESPONSIBLE_UNITS=UNITS)
+    yield from _serve(settings, clock, slack)
+
+
+@pytest.fixture
 def mixed(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
     """LANGUAGE=zh-CN for the channel; Marketing and a manager read Chinese, Technical
     Quality and the other manager English."""
@@ -338,40 +347,75 @@ def test_zh_walk_to_closure_keeps_chinese_data_and_block_kit_limits(zh: Running)
     assert rows[1][2] == INTAKE["customer"] and "生产部" in rows[1]
 
 
-def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
-    """No card, thread post, modal, Home tab, DM, alert, file comment or ephemeral reply
-    of the zh-CN walk shows a run of three English words. On the way: the first step's
-    nudge and its overdue alert, the next morning's digest, the Home tab, and the
-    `/complaint` replies (help, list, list overdue, show, stats with its charts by DM)."""
-    r = zh
+def _long_walk(r: Running) -> tuple[Seen, list[str]]:
+    """The walk to 结案 with, on the way, the first step's nudge and its overdue alert, the
+    next morning's digest, the Home tab, and the `/complaint` replies (help, list, list
+    overdue, show, stats with its charts by DM, a refused show, refused registers).
+    Returns the Slack calls seen and the replies as shown."""
     case = _file(r)  # Tue 3 Mar 10:00: confirming the information is due at 17:30
     _tick(r, _sh(3, 15, 30))  # two working hours before: Technical Quality is nudged
     _tick(r, _sh(3, 17, 30))  # due: overdue, alerted to Management
     _tick(r, _sh(4, 8, 45))  # the morning digest
-    home = open_home(r, TQ)
-    assert home is not None and "等待你处理" in json.dumps(home, ensure_ascii=False)
-    replies = [
-        r.client.command(user, text)
-        for user, text in (
-            (MKT, "help"),
-            (TQ, "list"),
-            (TQ, "list overdue"),
-            (MGR, "list all"),
-            (TQ, f"show {case.ref}"),
-            (MGR, "stats 2026-03"),
-        )
+    assert open_home(r, TQ) is not None
+    commands = [
+        (MKT, "help"),
+        (TQ, "list"),
+        (TQ, "list overdue"),
+        (MGR, "list all"),
+        (TQ, f"show {case.ref}"),
+        (MGR, "stats 2026-03"),
     ]
+    replies = [r.client.command(user, text) for user, text in commands]
     r.settle()
     _to_closure(r, case.id)
-    replies.append(r.client.command(MKT, f"show {case.ref}"))
-    replies.append(r.client.command(OUTSIDER, "show CC-2026-0002"))
-    replies.append(r.client.command(MGR, "register 2026-03-05..2026-03-01"))
-    replies.append(r.client.command(MGR, "register 三月"))
-
+    for user, text in (
+        (MKT, f"show {case.ref}"),
+        (OUTSIDER, "show CC-2026-0002"),
+        (MGR, "register 2026-03-05..2026-03-01"),
+        (MGR, "register 三月"),
+    ):
+        replies.append(r.client.command(user, text))
+    assert all(reply.status == 200 for reply in replies)
     seen = Seen(r.fake)
     kinds = {kind.split(" (")[0] for kind, _s, _v in seen.surfaces()}
     # the walk did reach every kind of surface it checks
     assert {"card", "thread post", "modal", "DM", "alert", "file"} <= kinds, kinds
+    return seen, [shown(reply.body) for reply in replies]
+
+
+ISO_DATE = re.compile(r"\b\d{4}-\d\d-\d\d\b")
+EN_DATE = re.compile(
+    r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    r"\b( \d\d:\d\d)?"
+)
+ZH_DATE = re.compile(r"\d{1,2}月\d{1,2}日 周[一二三四五六日]( \d\d:\d\d)?")
+
+
+def _dates(texts: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(ISO dates, English dates, Chinese dates) shown, commands in `code` left out."""
+    iso, en, zh = [], [], []
+    for t in texts:
+        t = NOT_WORDS.sub(" ", t)
+        iso += [f"{m.group(0)} in {t[:100]!r}" for m in ISO_DATE.finditer(t)]
+        en += [m.group(0) for m in EN_DATE.finditer(t)]
+        zh += [m.group(0) for m in ZH_DATE.finditer(t)]
+    return iso, en, zh
+
+
+def _all_texts(seen: Seen, replies: list[str]) -> list[str]:
+    return [
+        t
+        for _kind, surface, _v in seen.surfaces()
+        for t in [*_texts(surface), str(surface.get("text") or "")]
+    ] + replies
+
+
+def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
+    """No card, thread post, modal, Home tab, DM, alert, file comment or ephemeral reply
+    of the zh-CN walk shows a run of three English words, nor a date the English or the
+    ISO way: dates read `3月3日 周二 17:30`, periods `2026年3月`."""
+    r = zh
+    seen, replies = _long_walk(r)
     channel = [c.args for c in r.fake.calls_to("chat.postMessage")]
     digest = [a for a in channel if "客户抱怨日报" in str(a.get("text"))]
     assert digest and "已逾期" in json.dumps(digest[0]["blocks"], ensure_ascii=False), channel
@@ -379,12 +423,24 @@ def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
     nudges = [a for a in channel if a.get("thread_ts") and "提醒" in str(a.get("text"))]
     assert nudges and any(a["channel"] == TQ for a in channel), "no nudge, or no nudge DM"
     found = seen.english(("card", "thread post", "modal", "DM", "alert", "ephemeral", "file"))
-    for reply in replies:
-        assert reply.status == 200
-        found += [
-            f"reply: {run!r} in {shown(reply.body)[:120]!r}" for run in english(shown(reply.body))
-        ]
+    for text in replies:
+        found += [f"reply: {run!r} in {text[:120]!r}" for run in english(text)]
     assert not found, "\n".join(found[:40])
+
+    iso, en, zh_dates = _dates(_all_texts(seen, replies))
+    assert not iso and not en, (iso[:10], en[:10])
+    assert "3月3日 周二 17:30" in zh_dates and "3月20日 周五" in zh_dates
+    assert any("客诉统计 2026年3月" in t for t in replies), replies
+
+
+def test_en_walk_dates_read_the_english_way(en: Running) -> None:
+    """The same walk with LANGUAGE=en and everyone's Slack in English: every date reads
+    `Tue 3 Mar 17:30`, periods `March 2026`; never Chinese, never ISO."""
+    seen, replies = _long_walk(en)
+    iso, en_dates, zh_dates = _dates(_all_texts(seen, replies))
+    assert not iso and not zh_dates, (iso[:10], zh_dates[:10])
+    assert "Tue 3 Mar 17:30" in en_dates and "Fri 20 Mar" in en_dates
+    assert any("Complaint figures March 2026" in t for t in replies), replies
 
 
 def test_each_person_reads_their_own_language_the_channel_reads_language(
@@ -438,3 +494,16 @@ def test_the_english_detector_sees_sentences_not_refs_or_commands() -> None:
     assert limits({"title": {"text": "客" * 25}, "blocks": []}, view=True) != []
     button = {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
     assert limits({"blocks": [{"type": "actions", "elements": [button]}]}, view=False)
+
+
+def test_reply_deadline_labels_are_in_the_catalog() -> None:
+    """An overdue alert names the reply it waits for (both, when they fall due together):
+    each name is a msgid with its Chinese."""
+    for names, zh_label in (
+        (["ca"], "矫正措施回复"),
+        (["pa"], "预防措施回复"),
+        (["ca", "pa"], "矫正措施和预防措施回复"),
+        ([], "回复"),
+    ):
+        label = deadline_label(names)
+        assert in_locale("zh-CN", label) == zh_label, (names, label)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.i18n import _
+from bot.i18n import _, fmt_period
 from bot.models import Case, CaseDocument, CaseFile
 from bot.workflow import effects
 from bot.workflow.desk import DeskBase
@@ -35,7 +35,7 @@ class RegisterQuery:
 
     def describe(self) -> str:
         extra = " ".join(f"{k}:{v}" for k, v in self.filters.items())
-        return f"{self.start.isoformat()}..{self.end.isoformat()}" + (f" {extra}" if extra else "")
+        return fmt_period(self.start, self.end) + (f" {extra}" if extra else "")
 
     def as_payload(self) -> dict[str, Any]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), **self.filters}
@@ -71,7 +71,7 @@ def parse_register_query(text: str, today: date) -> RegisterQuery:
         raise InvalidInput(
             {
                 "register": _(
-                    "“{word}” is neither a period (2026-03 or 2026-03-01..2026-03-31) nor a "
+                    "“{word}” is neither a period (`2026-03` or `2026-03-01..2026-03-31`) nor a "
                     "filter ({filters})",
                     word=word[:40],
                     filters=", ".join(f + ":" for f in FILTERS),

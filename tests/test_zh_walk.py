@@ -51,7 +51,7 @@ from tests.conftest import (
     make_settings,
     serve,
 )
-from tests.procedure import case_now, take, walk_to_approval
+from tests.procedure import case_now, ephemerals, take, walk_to_approval
 from tests.test_intake import open_form
 from tests.test_paths import open_home
 
@@ -87,6 +87,22 @@ PA = {
 # not words of a sentence and are taken out first.
 ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’]+(?:[ ,/]+[A-Za-z][A-Za-z'’]+){2,}")
 NOT_WORDS = re.compile(r"`[^`]*`|<[^>]*>|:[a-z0-9_+-]+:|https?://\S+")
+
+
+# a single English word is a label left untranslated ("Function", "Overdue"), unless it
+# is one of these abbreviations (documents, formats; or user data of the walk: PCB, SMT)
+# or a filter typed in a command (`customer:`, `status:open|closed`)
+ABBREVIATIONS = {"CC", "PCB", "SMT", "PDF", "XLSX", "CSV", "JSON", "FMEA", "WI", "Slack"}
+TYPED_FILTER = re.compile(r"\b[a-z]+:[a-z|]*")
+
+
+def stray_words(texts: list[str]) -> list[str]:
+    """English words shown in a Chinese surface, with the text they are in."""
+    out = []
+    for t in texts:
+        bare = TYPED_FILTER.sub(" ", NOT_WORDS.sub(" ", t))
+        out += [f"{w!r} in {t[:100]!r}" for w in re.findall(r"[A-Za-z]{2,}", bare)]
+    return sorted({w for w in out if w.split("'")[1] not in ABBREVIATIONS})
 
 
 def _texts(node: Any) -> Iterator[str]:
@@ -427,10 +443,85 @@ def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
         found += [f"reply: {run!r} in {text[:120]!r}" for run in english(text)]
     assert not found, "\n".join(found[:40])
 
+    assert not stray_words(_all_texts(seen, replies)), stray_words(_all_texts(seen, replies))
     iso, en, zh_dates = _dates(_all_texts(seen, replies))
     assert not iso and not en, (iso[:10], en[:10])
     assert "3月3日 周二 17:30" in zh_dates and "3月20日 周五" in zh_dates
     assert any("客诉统计 2026年3月" in t for t in replies), replies
+
+
+def test_zh_other_paths_show_no_english_sentence(zh: Running) -> None:
+    """The procedure's other paths in zh-CN: more information asked for and added, the
+    customer's responsibility (closed, then reopened), severity A with its alert, stock
+    held in three places, a rejected report and its rework, approval from the manager's
+    DM, a customer who does not accept, a lot with the same problem, closure on the
+    actions shown to work (A), and a refusal to someone not allowed to act. No surface
+    shows an English sentence or an English or ISO date."""
+    r = zh
+    first = _file(r)
+    take(r, TQ, first.id, "request_information", {"missing": "缺少不良品照片"})
+    take(r, MKT, first.id, "provide_information", {"info": "客户已补充照片"})
+    take(r, TQ, first.id, "confirm_information")
+    decision = {"party": "customer", "reason": "照片显示为客户治具压伤"}
+    take(r, TQ, first.id, "decide_responsibility", decision)
+    take(r, TQ2, first.id, "confirm_customer_informed")  # only Marketing may: refused
+    take(r, MKT, first.id, "confirm_customer_informed", expect_modal=False)
+    assert case_now(r, first.id).closure == "not_ours"
+    take(r, TQ, first.id, "reopen_case", {"reason": "客户再次投诉同一问题"})
+
+    view = open_form(r, MKT)
+    assert r.client.submit(MKT, view, {**INTAKE, "urgent": ["urgent"]}).status == 200
+    r.settle()
+    case = r.desk.find_case("CC-2026-0002")
+    take(r, TQ, case.id, "confirm_information")
+    decision = {"party": "ours", "units": ["生产部"], "reason": "本公司 SMT 线体问题"}
+    take(r, TQ, case.id, "decide_responsibility", decision)
+    take(r, TQ, case.id, "classify_severity", {"severity": "A", "note": "功能丧失"})
+    stock = {
+        "warehouse_qty": "800",
+        "warehouse_disposition": "sort",
+        "transit_qty": "200",
+        "transit_disposition": "return",
+        "customer_qty": "1200",
+        "customer_disposition": "sort",
+        "actions": "冻结全部库存",
+    }
+    take(r, PROD, case.id, "record_containment", stock)
+    take(r, PROD, case.id, "submit_corrective_action", CA)
+    take(r, PROD, case.id, "submit_preventive_action", PA)
+    take(r, MGR, case.id, "reject_report", {"reason": "原因分析不够深入"})
+    take(r, PROD, case.id, "submit_corrective_action", {**CA, "why": CA["why"] + "\n没有点检"})
+    take(r, PROD, case.id, "submit_preventive_action", PA)
+    c = case_now(r, case.id)
+    reply = r.client.click(MGR2, "step:approve_report", f"{c.id}:{c.step}", channel="D0MGR2")
+    assert reply.status == 200
+    r.settle()
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
+    take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "no", "note": "客户不接受"})
+    take(r, PROD, case.id, "submit_corrective_action", CA)
+    take(r, PROD, case.id, "submit_preventive_action", PA)
+    take(r, MGR, case.id, "approve_report")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
+    take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes", "note": "客户接受"})
+    lot = {"lot": "L0400", "quantity": "100", "result": "same_problem", "notes": "再次连锡"}
+    take(r, TQ, case.id, "record_lot_check", lot)
+    take(r, PROD, case.id, "submit_corrective_action", CA)
+    take(r, PROD, case.id, "submit_preventive_action", PA)
+    take(r, MGR, case.id, "approve_report")
+    take(r, TQ, case.id, "send_to_customer", {"method": "email"})
+    take(r, MKT, case.id, "record_customer_acceptance", {"accepted": "yes", "note": "客户接受"})
+    close = {"criterion": "A", "evidence": "客户端验证有效", "no_negative_impact": ["yes"]}
+    take(r, TQ, case.id, "close_case", close)
+    c = case_now(r, case.id)
+    assert c.status == "closed" and c.closure == "A" and c.rework_count >= 3
+    assert any("市场部" in t for t in ephemerals(r, TQ2)), ephemerals(r, TQ2)
+    seen = Seen(r.fake)
+    found = seen.english(("card", "thread post", "modal", "DM", "alert", "ephemeral", "file"))
+    assert not found, "\n".join(found[:40])
+    assert not seen.over_limits(), seen.over_limits()
+    assert not stray_words(_all_texts(seen, [])), stray_words(_all_texts(seen, []))
+    iso, en_dates, _zh = _dates(_all_texts(seen, []))
+    assert not iso and not en_dates, (iso[:10], en_dates[:10])
 
 
 def test_en_walk_dates_read_the_english_way(en: Running) -> None:

@@ -31,7 +31,8 @@ from blocks.text import (
     VIEW_BLOCKS,
 )
 from bot.app import build
-from bot.i18n import in_locale
+from bot.doctor import run_checks
+from bot.i18n import in_locale, use_locale
 from bot.sandbox.fakeslack import FakeSlack
 from bot.workflow.reminders import deadline_label, run_tick
 from tests.conftest import (
@@ -52,6 +53,7 @@ from tests.conftest import (
     serve,
 )
 from tests.procedure import case_now, ephemerals, take, walk_to_approval
+from tests.test_first_start import free_port
 from tests.test_intake import open_form
 from tests.test_paths import open_home
 
@@ -598,3 +600,30 @@ def test_reply_deadline_labels_are_in_the_catalog() -> None:
     ):
         label = deadline_label(names)
         assert in_locale("zh-CN", label) == zh_label, (names, label)
+
+
+def test_doctor_speaks_chinese(database_url: str, slack: FakeSlack) -> None:
+    """`complaint-bot doctor` with LANGUAGE=zh-CN: every check's name, finding and fix in
+    Chinese — Slack unreachable (connection refused, TLS, DNS), the token refused, and a
+    healthy deployment. Setting names and Slack's own words (`invalid_auth`) stay as is."""
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    tls = slack.url.replace("http://", "https://")
+    dns = "http://complaint-desk-test.invalid/api/"
+    lines = []
+    with use_locale("zh-CN"):
+        for url in (closed, tls, dns, slack.url):
+            checks = run_checks(make_settings(database_url, url, LANGUAGE="zh-CN"))
+            lines += [f"{c.name}: {c.detail} {c.fix or ''}" for c in checks]
+        slack.error_next("auth.test", "invalid_auth")
+        checks = run_checks(make_settings(database_url, slack.url, LANGUAGE="zh-CN"))
+        lines += [f"{c.name}: {c.detail} {c.fix or ''}" for c in checks]
+    assert any("DNS" in line and "无法解析" in line for line in lines), lines
+    assert any("invalid_auth" in line for line in lines), lines
+    # not ours to translate: the system's own error text, and Slack's English screens
+    elsewhere = re.compile(
+        r"\[(Errno|SSL)[^\]]*\][^（）()]*(\([^)]*\))?|Bot User OAuth Token|OAuth & Permissions"
+    )
+    found = [
+        f"{run!r} in {line[:160]!r}" for line in lines for run in english(elsewhere.sub(" ", line))
+    ]
+    assert not found, "\n".join(found)

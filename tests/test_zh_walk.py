@@ -469,12 +469,15 @@ def test_zh_other_paths_show_no_english_sentence(zh: Running) -> None:
     take(r, TQ2, first.id, "confirm_customer_informed")  # only Marketing may: refused
     take(r, MKT, first.id, "confirm_customer_informed", expect_modal=False)
     assert case_now(r, first.id).closure == "not_ours"
-    take(r, TQ, first.id, "reopen_case", {"reason": "客户再次投诉同一问题"})
 
     view = open_form(r, MKT)
     assert r.client.submit(MKT, view, {**INTAKE, "urgent": ["urgent"]}).status == 200
     r.settle()
     case = r.desk.find_case("CC-2026-0002")
+    # the same customer and product: the card says it may be CC-2026-0001's problem again
+    card = "\n".join(_texts(r.fake.messages[(COMPLAINTS, case.card_ts)]["blocks"]))
+    assert "CC-2026-0001" in card and "2026年3月3日" in card, card
+    take(r, TQ, first.id, "reopen_case", {"reason": "客户再次投诉同一问题"})
     take(r, TQ, case.id, "confirm_information")
     decision = {"party": "ours", "units": ["生产部"], "reason": "本公司 SMT 线体问题"}
     take(r, TQ, case.id, "decide_responsibility", decision)

@@ -14,13 +14,14 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
+from blocks.stats import chart_spec
 from blocks.text import (
     BUTTON_TEXT,
     HEADER_TEXT,
@@ -35,6 +36,8 @@ from bot.doctor import run_checks
 from bot.i18n import in_locale, use_locale
 from bot.sandbox.fakeslack import FakeSlack
 from bot.workflow.reminders import deadline_label, run_tick
+from bot.workflow.stats import month_of
+from bot.workflow.taxonomy import category_names
 from tests.conftest import (
     COMPLAINTS,
     DEV,
@@ -446,6 +449,17 @@ def test_zh_walk_shows_no_english_sentence(zh: Running) -> None:
     assert not found, "\n".join(found[:40])
 
     assert not stray_words(_all_texts(seen, replies)), stray_words(_all_texts(seen, replies))
+    # the charts sent by DM are PNGs: what they are drawn with, in LANGUAGE
+    with use_locale("zh-CN"):
+        figures = r.desk.kpis(month_of(date(2026, 3, 1)), r.desk.now())
+        spec = chart_spec(figures, category_names(r.desk.settings.categories))
+    labels = [spec["title"]] + [
+        str(t)
+        for p in spec["panels"]
+        for t in [p["title"], p.get("ylabel"), p.get("cumulative"), p.get("empty"), *p["labels"]]
+        if t
+    ]
+    assert "机" in labels and not stray_words(labels) and not english(" ".join(labels)), labels
     iso, en, zh_dates = _dates(_all_texts(seen, replies))
     assert not iso and not en, (iso[:10], en[:10])
     assert "3月3日 周二 17:30" in zh_dates and "3月20日 周五" in zh_dates

@@ -1,12 +1,13 @@
 """The card's recurrence line (issue 14): "Possibly the same problem as CC-2026-0003 (closed
-2026-03-02, root cause: …)" with Technical Quality's button to join that investigation."""
+2 Mar 2026, root cause: …)" with Technical Quality's button to join that investigation."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from blocks.text import context, escape, mrkdwn, plain, truncate
-from bot.i18n import N_, _
+from bot.i18n import N_, _, fmt_date
 
 LINK_ACTION = "recurrence:link"
 # the corrective report's root-cause directions (bot/workflow/steps.py CAUSE_CATEGORIES)
@@ -20,7 +21,12 @@ CAUSES = {
 
 
 def _about(hint: dict[str, Any]) -> str:
-    state = _("closed {date}", date=hint["closed"]) if hint.get("closed") else _("still open")
+    closed = hint.get("closed")  # an ISO date in the payload; shown the reader's way
+    state = (
+        _("closed {date}", date=fmt_date(date.fromisoformat(closed), long=True))
+        if closed
+        else _("still open")
+    )
     cause = hint.get("cause")
     if cause:
         why = f" — {truncate(str(hint.get('why') or ''), 120)}" if hint.get("why") else ""

@@ -73,7 +73,7 @@ def figure_lines(f: Figures, categories: dict[str, str]) -> list[tuple[str, str]
             f"{days(f.close_days_median)} / {days(f.close_days_p90)} ({f.closed})",
         ),
         (_("Open now / overdue now"), f"{f.open_now} / {f.overdue_now}"),
-        (_("Rework loops (cases)"), f"{f.rework_loops} ({f.reworked_cases})"),
+        (_("Sent back for new countermeasures (cases)"), f"{f.rework_loops} ({f.reworked_cases})"),
         (
             _("Recurrence rate (linked or reopened)"),
             f"{percent(f.recurrence_rate)} ({f.recurrences}/{f.total})",

@@ -341,17 +341,25 @@ def parse_categories(value: str, problems: list[str]) -> tuple[tuple[str, str, s
         en, zh = en.strip(), zh.strip() or en.strip()
         if not sep or not _CATEGORY_CODE.match(code) or not en:
             problems.append(
-                f"COMPLAINT_CATEGORIES: {entry[:60]!r} is not code=English name|中文名 "
-                "(code: lower-case letters, digits, _)"
+                _(
+                    "COMPLAINT_CATEGORIES: {value} is not code=English name|中文名 "
+                    "(code: lower-case letters, digits, _)",
+                    value=repr(entry[:60]),
+                )
             )
         elif len(en) > 60 or len(zh) > 60:
-            problems.append(f"COMPLAINT_CATEGORIES: the names of {code!r} exceed 60 characters")
+            problems.append(
+                _(
+                    "COMPLAINT_CATEGORIES: the names of {value} exceed 60 characters",
+                    value=repr(code),
+                )
+            )
         elif any(c == code for c, _e, _z in out):
-            problems.append(f"COMPLAINT_CATEGORIES: {code!r} is given twice")
+            problems.append(_("COMPLAINT_CATEGORIES: {value} is given twice", value=repr(code)))
         else:
             out.append((code, en, zh))
     if not out and not problems:
-        problems.append("COMPLAINT_CATEGORIES: give at least one category")
+        problems.append(_("COMPLAINT_CATEGORIES: give at least one category"))
     return tuple(out)
 
 

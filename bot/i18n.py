@@ -161,6 +161,28 @@ def fmt_date(value: date, *, long: bool = False) -> str:
     return format_date(value, _PATTERNS[_current.get()][key], locale=_babel_locale())
 
 
+def fmt_period(start: date, end: date) -> str:
+    """A period of days, as people say it: `March 2026` / `2026年3月` for a whole month,
+    else `29 Dec 2025 – 9 Jan 2026` / `2025年12月29日 – 2026年1月9日` (both days included),
+    never the ISO `2026-03-01..2026-03-31` a command is typed with."""
+    from calendar import monthrange
+
+    from babel.dates import format_date
+
+    loc = _babel_locale()
+    whole_month = (
+        start.day == 1
+        and (start.year, start.month) == (end.year, end.month)
+        and end.day == monthrange(end.year, end.month)[1]
+    )
+    if whole_month:
+        pattern = "y年M月" if _current.get() == "zh-CN" else "MMMM y"
+        return format_date(start, pattern, locale=loc)
+    if start == end:
+        return fmt_date(start, long=True)
+    return f"{fmt_date(start, long=True)} – {fmt_date(end, long=True)}"
+
+
 def fmt_number(value: float | int, *, digits: int = 0) -> str:
     from babel.numbers import format_decimal
 

@@ -99,7 +99,7 @@ def test_stats_command_answers_with_figures_and_sends_the_charts(running: Runnin
     assert "Only Technical Quality or Management" in reply.body  # (Bolt sends bare text)
     reply = r.client.command(TQ, "stats 2026-03")
     text = reply.body
-    assert "*Complaint figures 2026-03-01..2026-03-31*" in text
+    assert "*Complaint figures March 2026*" in text
     assert "• *Complaints received:* 2" in text
     assert "• *By customer:* Acme Motors 1, Beta 1" in text
     r.settle()

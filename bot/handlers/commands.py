@@ -18,6 +18,7 @@ from bot.slack.home import Home
 from bot.workflow import InvalidInput, NotFound, Role
 from bot.workflow.access import can_read, refusal
 from bot.workflow.records import parse_register_query
+from bot.workflow.taxonomy import category_names
 from bot.workflow.view import LABELS, case_view
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def register(app: App, sv: Services) -> None:
                 # the same words whether the case exists or not: refs can be guessed
                 ack(text=escape(refusal(ref)))
                 return
-            msg = case_detail(case_view(case, sv.desk.now(), with_timeline=True), LABELS)
+            labels = {**LABELS, "complaint_category": category_names(sv.settings.categories)}
+            msg = case_detail(case_view(case, sv.desk.now(), with_timeline=True), labels)
             ack(**msg)
             return
         if sub == "report":

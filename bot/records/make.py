@@ -72,7 +72,12 @@ class Maker:
                 "record",
                 record.title,
             ),
-            File(f"{case.ref}-record.json", raw, "record_json", f"{case.ref} record (JSON)"),
+            File(
+                f"{case.ref}-record.json",
+                raw,
+                "record_json",
+                _("{ref} complete record (JSON)", ref=case.ref),
+            ),
         ]
 
     # -- issue 14: the KPI figures -------------------------------------------------------

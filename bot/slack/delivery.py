@@ -21,6 +21,7 @@ from bot.slack.directory import Directory
 from bot.slack.documents import Documents
 from bot.slack.gateway import Gateway
 from bot.workflow import Desk
+from bot.workflow.taxonomy import category_names
 from bot.workflow.view import LABELS, case_view, event_view
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ class Delivery:
         if event is None:
             return {"skipped": "no such event"}
         mentions = self.directory.mention_targets(row.payload.get("mention", []))
-        msg = posts.thread_post(self._vm(case), event_view(event), mentions, LABELS)
+        # the categories as configured (COMPLAINT_CATEGORIES), named in this language
+        names = category_names(self.directory.settings.categories)
+        labels = {**LABELS, "complaint_category": names}
+        msg = posts.thread_post(self._vm(case), event_view(event), mentions, labels)
         resp = self.gateway.call(
             "chat.postMessage", channel=case.channel_id, thread_ts=case.card_ts, **msg
         )

@@ -12,6 +12,7 @@ from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import _
 from bot.slack.gateway import Gateway
 
 # auth.test errors that mean "this token will never work": a person must act
@@ -53,14 +54,14 @@ def unreachable_reason(exc: BaseException) -> str | None:
     text = str(reason) or reason.__class__.__name__
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
     if isinstance(reason, socket.gaierror):
-        return f"DNS: cannot resolve the host ({text})"
+        return _("DNS: cannot resolve the host ({text})", text=text)
     if isinstance(reason, ssl.SSLError):
-        return f"TLS: {text}"
+        return _("TLS: {text}", text=text)
     if proxy and ("tunnel" in text.lower() or "proxy" in text.lower()):
-        return f"proxy {proxy}: {text}"
+        return _("proxy {proxy}: {text}", proxy=proxy, text=text)
     if proxy:
-        return f"connection (through the proxy {proxy}): {text}"
-    return f"connection: {text}"
+        return _("connection (through the proxy {proxy}): {text}", proxy=proxy, text=text)
+    return _("connection: {text}", text=text)
 
 
 def check_token(gateway: Gateway) -> dict[str, Any]:

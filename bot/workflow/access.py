@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.i18n import N_, _
 from bot.models import Case
 from bot.workflow.roles import Actor, Role
 
@@ -21,7 +22,7 @@ VISIBILITIES = (ROLES, WORKSPACE)
 READABLE_SCAN = 500
 
 # the one answer for "no such case" and "not yours": they must not be told apart
-REFUSAL = (
+REFUSAL = N_(
     "There is no case {ref} that you can see. Cases are visible to Marketing, Technical "
     "Quality, Management, the case's responsible units and its reporter."
 )
@@ -53,4 +54,4 @@ def readable(
 
 
 def refusal(ref: str) -> str:
-    return REFUSAL.format(ref=ref.strip()[:30])
+    return _(REFUSAL, ref=ref.strip()[:30])

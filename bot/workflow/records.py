@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bot.i18n import _, fmt_period
 from bot.models import Case, CaseDocument, CaseFile
 from bot.workflow import effects
 from bot.workflow.desk import DeskBase
@@ -34,7 +35,7 @@ class RegisterQuery:
 
     def describe(self) -> str:
         extra = " ".join(f"{k}:{v}" for k, v in self.filters.items())
-        return f"{self.start.isoformat()}..{self.end.isoformat()}" + (f" {extra}" if extra else "")
+        return fmt_period(self.start, self.end) + (f" {extra}" if extra else "")
 
     def as_payload(self) -> dict[str, Any]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), **self.filters}
@@ -68,18 +69,24 @@ def parse_register_query(text: str, today: date) -> RegisterQuery:
         except ValueError:
             pass
         raise InvalidInput(
-            {"register": f"“{word[:40]}” is neither a period (2026-03 or 2026-03-01..2026-03-31) "
-             f"nor a filter ({', '.join(f + ':' for f in FILTERS)})"}
-        )  # fmt: skip
+            {
+                "register": _(
+                    "“{word}” is neither a period (`2026-03` or `2026-03-01..2026-03-31`) nor a "
+                    "filter ({filters})",
+                    word=word[:40],
+                    filters=", ".join(f + ":" for f in FILTERS),
+                )
+            }
+        )
     if start is None or end is None:
         start = today.replace(day=1)
         end = today.replace(day=cal.monthrange(today.year, today.month)[1])
     if end < start:
-        raise InvalidInput({"register": "The period ends before it starts."})
+        raise InvalidInput({"register": _("The period ends before it starts.")})
     if (end - start).days > MAX_REGISTER_DAYS:
-        raise InvalidInput({"register": "Please ask for at most three years at a time."})
+        raise InvalidInput({"register": _("Please ask for at most three years at a time.")})
     if filters.get("status") not in (None, "open", "closed"):
-        raise InvalidInput({"register": "status: is open or closed."})
+        raise InvalidInput({"register": _("status: is open or closed.")})
     return RegisterQuery(start, end, filters)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.i18n import N_
 from bot.models import Case, Reminder, Status
 from bot.workflow import clocks, effects, turns
 from bot.workflow.calendar import WorkingCalendar
@@ -28,7 +29,6 @@ from bot.workflow.desk import DeskBase
 from bot.workflow.reminders_plan import (
     CANCELLED,
     DEADLINE_KINDS,
-    DEADLINES,
     DIGEST,
     ESCALATION,
     NUDGE,
@@ -477,8 +477,9 @@ def _clock_effects(
 def deadline_label(names: list[str]) -> str:
     """ "Corrective-action reply", or both replies when they fall due together."""
     if len(names) > 1:
-        return "Corrective- and preventive-action replies"
-    return DEADLINES.get(names[0], names[0]).capitalize() if names else "Reply"
+        return N_("Corrective- and preventive-action replies")
+    # the clocks' own labels ("Corrective-action reply"): msgids the catalog holds
+    return clocks.spec(names[0]).label if names and names[0] in ("ca", "pa") else N_("Reply")
 
 
 # --- the daily digest -----------------------------------------------------------------------

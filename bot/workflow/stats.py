@@ -17,7 +17,7 @@ from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.i18n import _
+from bot.i18n import _, fmt_period
 from bot.models import Case, CaseEvent, Report
 from bot.workflow.errors import InvalidInput
 
@@ -36,7 +36,8 @@ class Period:
     end: date
 
     def describe(self) -> str:
-        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+        """The period in the current language (`March 2026`, `2026年3月`)."""
+        return fmt_period(self.start, self.end)
 
     def bounds(self, tz: Any) -> tuple[datetime, datetime]:
         """[start 00:00, the day after end 00:00) in the company's zone, as UTC."""

@@ -196,7 +196,7 @@ def _check_close(
     # issue 12(3b): criterion A also records no negative effect on quality (procedure A)
     if d["criterion"] == "A" and not d["no_negative_impact"]:
         e["no_negative_impact"] = _(
-            "Criterion A needs the actions to have had no negative effect on quality."
+            "Closing on actions shown to work needs them to have had no negative effect on quality."
         )
     if d["criterion"] == "B" and c.clean_lots < CLEAN_LOTS_TO_CLOSE:
         e["criterion"] = _(
@@ -773,7 +773,7 @@ STEPS: dict[str, Step] = {
                 Show("quantity", N_("Inspected"), Fmt.NUMBER),
                 Show("result", N_("Result"), Fmt.OPTION, "lot_result"),
                 Show("clean_lots", N_("Clean lots")),
-                Show("not_counted", N_("Criterion B"), Fmt.NOT_COUNTED),
+                Show("not_counted", N_("Three lots in a row"), Fmt.NOT_COUNTED),
             ),
         ),
         _step(
@@ -796,7 +796,7 @@ STEPS: dict[str, Step] = {
                 # issue 12(3b): criterion A records that quality was not harmed
                 F(
                     "no_negative_impact",
-                    N_("For A: no negative effect on quality"),
+                    N_("If the actions are shown to work: no negative effect on quality"),
                     K.FLAG,
                     required=False,
                     options="no_harm",

@@ -33,7 +33,6 @@ COMPLAINT_KINDS = {"product": N_("A product"), "service": N_("A service")}
 TABLES = {"via": RECEIVED_VIA, "urgent": URGENT, "complaint_kind": COMPLAINT_KINDS}
 # product, lots and quantity are needed for a product complaint only (issue 12(3e))
 PRODUCT_ONLY = ("product", "lots", "quantity")
-PRODUCT_HINT = N_("Not needed for a service complaint.")
 
 MAX_SHORT = 200
 MAX_LONG = 3000
@@ -103,7 +102,7 @@ INTAKE: tuple[In, ...] = (
             K.RADIO,
             required=False,
             options="complaint_kind",
-            hint=N_("Empty: a product."),
+            hint=N_("Empty: a product. A service complaint needs no product, lot or quantity."),
         ),
         "complaint_kind",
         True,
@@ -117,7 +116,6 @@ INTAKE: tuple[In, ...] = (
             required=False,
             limit=MAX_SHORT,
             placeholder=N_("Part number"),
-            hint=PRODUCT_HINT,
             missing=N_("Please give the product."),
         ),
         "product",
@@ -129,7 +127,7 @@ INTAKE: tuple[In, ...] = (
             N_("Lot or batch number(s)"),
             required=False,
             limit=MAX_SHORT * 2,
-            hint=N_("Separate several lots with commas. Not needed for a service complaint."),
+            hint=N_("Separate several lots with commas."),
             missing=N_("Please give the lot or batch number(s)."),
         ),
         "lots",
@@ -143,7 +141,7 @@ INTAKE: tuple[In, ...] = (
             required=False,
             positive=True,
             limit=12,
-            hint=N_("A whole number of pieces. Not needed for a service complaint."),
+            hint=N_("A whole number of pieces."),
             missing=N_("Please give the quantity affected."),
         ),
         "quantity",

@@ -84,7 +84,7 @@ TQ, MKT, MGR, PROD = (PEOPLE[k] for k in ("quality", "marketing", "management", 
 OURS = {"party": "ours", "units": ["production"], "reason": "our soldering"}
 # the way to each step's state, as (step, actor, data)
 TO_VERIFICATION: list[tuple[str, Actor, dict[str, Any]]] = [
-    ("confirm_information", TQ, {}),
+    ("confirm_information", TQ, {"category": "function"}),
     ("decide_responsibility", TQ, OURS),
     ("classify_severity", TQ, {"severity": "B"}),
     ("record_containment", PROD, {"actions": "hold"}),
@@ -110,7 +110,7 @@ def route_to(name: str) -> list[tuple[str, Actor, dict[str, Any]]]:
         return [("request_information", TQ, {"missing": "photos"})]
     if name == "confirm_customer_informed":
         return [
-            ("confirm_information", TQ, {}),
+            ("confirm_information", TQ, {"category": "function"}),
             ("decide_responsibility", TQ, {"party": "customer", "reason": "their jig"}),
         ]
     if name in _PREFIX:
@@ -125,6 +125,7 @@ def route_to(name: str) -> list[tuple[str, Actor, dict[str, Any]]]:
 
 
 DATA: dict[str, dict[str, Any]] = {
+    "confirm_information": {"category": "function"},
     "request_information": {"missing": "photos of the defect"},
     "provide_information": {"info": "photos attached"},
     "decide_responsibility": OURS,

@@ -101,7 +101,7 @@ def test_a_disputed_not_ours_decision_goes_back_to_responsibility(running: Runni
     assert ev.data["words"] == words and ev.data["to"] == "responsibility"
     post = thread_texts(r, c)[-1]
     assert "Disputed it" in post and "cracked on arrival" in post and "jig damaged" in post
-    assert "decides responsibility again" in post  # the thread says why it is open again
+    assert "responsibility decided again" in post  # the thread says why it is open again
     assert card_buttons(r, c) == ["step:decide_responsibility"]
 
     # decided again (still theirs), told again, and this time accepted: closed, not ours

@@ -74,10 +74,7 @@ CUSTOMER_REACTIONS = {
     "disputed": N_("Disputed it: decide responsibility again"),
 }
 REOPENED = {
-    "disputed": N_(
-        "The customer disputes that it is their responsibility: Technical Quality decides "
-        "responsibility again, with the reply deadlines restarted."
-    ),
+    "disputed": N_("Disputed by the customer: responsibility decided again, deadlines restarted"),
 }
 
 # issue 12(3b): the one checkbox of criterion A

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.records import content, register
 from bot.records.words import Words
-from tests.conftest import COMPLAINTS, MKT, MKT2, TQ, Running
+from tests.conftest import COMPLAINTS, MANAGEMENT, MKT, MKT2, TQ, Running
 from tests.procedure import card_buttons, case_now, events, take, thread_texts
 from tests.test_intake import open_form
 
@@ -179,6 +179,7 @@ def test_a_service_complaint_needs_no_product_lot_or_quantity(running: Running) 
         **empty,
         "kind": "service",
         "lots": "L-typed-by-mistake",
+        "urgent": ["urgent"],
         "description": "The delivery came three days late and the driver left it in the rain",
     }
     assert submit_intake(r, MKT, service).body == ""
@@ -193,6 +194,19 @@ def test_a_service_complaint_needs_no_product_lot_or_quantity(running: Running) 
     filed = thread_texts(r, case)[0]
     assert "A service" in filed and "Quantity affected" not in filed
     assert "L-typed-by-mistake" not in filed
+    # the urgent alert to management and a step's form name it a service complaint too
+    alerts = [
+        json.dumps(c.args.get("blocks", []), ensure_ascii=False) + c.args.get("text", "")
+        for c in r.fake.calls_to("chat.postMessage")
+        if c.args.get("channel") == MANAGEMENT
+    ]
+    assert alerts and "Service complaint" in alerts[-1] and "qty" not in alerts[-1]
+    before = len(r.fake.calls_to("views.open"))
+    c = case_now(r, case.id)
+    r.client.click(TQ, "step:confirm_information", f"{c.id}:{c.step}", message_ts=c.card_ts)
+    r.bot.wait_idle()
+    (form,) = r.fake.calls_to("views.open")[before:]
+    assert "Service complaint" in json.dumps(form.args["view"]["blocks"])
 
     # the register and the report say it is a service complaint, not an empty product
     full = r.desk.get_case(case.id)

@@ -72,7 +72,7 @@ def approved_case(desk: Desk) -> Any:
     }
     contain = {"warehouse_qty": "800", "warehouse_disposition": "sort", "actions": "冻结库存"}
     steps = [
-        ("confirm_information", TQ, {}),
+        ("confirm_information", TQ, {"category": "function"}),
         ("decide_responsibility", TQ, {"party": "ours", "units": ["production"], "reason": "r"}),
         ("classify_severity", TQ, {"severity": "A"}),
         ("record_containment", PROD, contain),

@@ -8,6 +8,7 @@ from typing import Any
 from blocks.approval import summary_blocks
 from blocks.modals import confirm_dialog
 from blocks.recurrence import recurrence_blocks
+from blocks.scope import subject_fields, window_fields
 from blocks.text import (
     cap_blocks,
     context,
@@ -20,7 +21,7 @@ from blocks.text import (
     user_text,
     when,
 )
-from bot.i18n import N_, _, fmt_date, fmt_number
+from bot.i18n import N_, _, fmt_date
 
 SEVERITY_ICON = {"A": ":red_circle:", "B": ":large_orange_circle:", "C": ":large_yellow_circle:"}
 
@@ -108,9 +109,8 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
             severity_badge(vm["severity"], vm["severity_label"]) or _("not classified yet"),
         ),
         (_("Customer"), user_text(vm["customer"], 300)),
-        (_("Product"), user_text(vm["product"], 300)),
-        (_("Lots"), user_text(vm["lots"], 300)),
-        (_("Quantity"), fmt_number(vm["quantity"])),
+        *subject_fields(vm),  # issue 12(3e): a service complaint has no product lines
+        *window_fields(vm),  # issue 12(3d): who speaks to the customer, by when
         (_("Responsibility"), resp),
         (
             _("Reported by"),

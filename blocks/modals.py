@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from blocks.intake import field_blocks
+from blocks.scope import is_service
 from blocks.text import context, plain, section, user, user_text, when
 from bot.i18n import _
 
@@ -25,7 +26,9 @@ def step_modal(
     `back`), the step's intro and explanation, its fields (filled in from `initial`)."""
     blocks = [
         context(
-            f"*{vm['ref']}* · {user_text(vm['customer'], 200)} · {user_text(vm['product'], 200)}"
+            f"*{vm['ref']}* · {user_text(vm['customer'], 200)} · "
+            # issue 12(3e): a service complaint has no product to name
+            + (user_text(vm["product"], 200) if not is_service(vm) else _("Service complaint"))
         )
     ]
     if back:

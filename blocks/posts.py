@@ -8,6 +8,7 @@ from typing import Any
 from blocks.approval import summary_blocks
 from blocks.card import button, case_card, mention, step_buttons
 from blocks.clocks import lot_not_counted, more_action_lines
+from blocks.scope import subject_line
 from blocks.text import (
     VIEW_BLOCKS,
     cap_blocks,
@@ -159,12 +160,7 @@ def alert(
     repeat = " " + _("(day {n})", n=extra["repeat"]) if extra.get("repeat") else ""
     lines = [
         f"{title}{repeat}: *{vm['ref']}* · {user_text(vm['customer'], 200)}",
-        _(
-            "{product} · lots {lots} · qty {quantity}",
-            product=user_text(vm["product"], 200),
-            lots=user_text(vm["lots"], 200),
-            quantity=fmt_number(vm["quantity"]),
-        ),
+        subject_line(vm),  # issue 12(3e)
         _("Status: {status}", status=escape(_(vm["status_label"]))),
     ]
     if extra.get("deadline_label"):

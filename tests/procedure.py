@@ -11,6 +11,8 @@ from bot.models import Case, CaseEvent
 from tests.conftest import COMPLAINTS, TQ, Running
 
 CONFIRM = {"category": "function"}  # the confirmation form's answers when a test needs no other
+# issue 12(3c): what Marketing told the customer, and that the customer accepted it
+INFORMED = {"told": "Explained the jig damage, with photos", "reaction": "accepted"}
 
 
 def case_now(r: Running, case_id: int) -> Case:
@@ -41,6 +43,8 @@ def take(
     submission's reply (None for buttons that act directly)."""
     if name == "confirm_information" and answers is None:
         answers = CONFIRM  # since issue 14 the confirmation files the complaint under a category
+    if name == "confirm_customer_informed" and answers is None:
+        answers = INFORMED  # since issue 12(3c) a form: what was said, how it was taken
     case = case_now(r, case_id)
     before = len(r.fake.calls_to("views.open"))
     reply = r.client.click(

@@ -242,7 +242,7 @@ def test_the_reporter_is_told_the_outcome_at_closure(running) -> None:
     before = len(dms(r, MKT))
     take(r, MKT, case.id, "confirm_customer_informed")  # the reporter closes it: no DM
     assert len(dms(r, MKT)) == before
-    other = file_complaint(r, user=TQ, customer="Delta")
+    other = file_complaint(r, user=TQ, customer="Delta", window=MKT)
     take(r, TQ, other.id, "confirm_information")
     take(r, TQ, other.id, "decide_responsibility", {"party": "customer", "reason": "misuse"})
     before = len(dms(r, TQ))

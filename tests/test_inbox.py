@@ -19,7 +19,8 @@ from bot.models import Case, CaseEvent, Inbox, InboxStatus, make_engine
 from bot.models.base import WriterLock
 from bot.sandbox.fakeslack import FakeSlack
 from bot.wakeup import InFlight, Wakeup
-from tests.conftest import COMPLAINTS, MKT, SECRET, TQ, Clock, make_settings, serve
+from tests.conftest import COMPLAINTS, MKT, PROD, SECRET, TQ, Clock, make_settings, serve
+from tests.procedure import INFORMED
 from tests.slackclient import SlackClient
 from tests.test_intake import GOOD
 
@@ -106,10 +107,14 @@ def test_acked_work_waits_for_a_worker_and_is_done_once(
         assert case.received_at == clock.now  # the time of the request, not of the work
         assert len(cards(slack)) == 1
 
-        # a click, acked by the web side, re-sent by Slack, taken once by the worker (on a
-        # direct step: since issue 14 confirming the information has a form)
+        # a step's form, acked by the web side, re-sent by Slack, taken once by the worker
+        # (since issue 12(3c) "Customer informed" records what was said, in a form)
         case = _to_customer_notice(worker, case.id, clock)
         reply = client.click(MKT, "step:confirm_customer_informed", f"{case.id}:{case.step}")
+        assert (reply.status, reply.body) == (200, "")
+        assert bot.wait_idle()
+        form = slack.calls_to("views.open")[-1].args["view"]
+        reply = client.submit(MKT, form, INFORMED)
         assert (reply.status, reply.body) == (200, "")
         again = client.interaction(client.last, headers={"X-Slack-Retry-Num": "1"})
         assert again.status == 200
@@ -139,17 +144,17 @@ def test_a_refused_click_is_told_and_recorded(
         case = worker.desk.file_complaint(
             _complaint(GOOD, clock), worker.directory.actor(MKT), clock()
         )
-        # Technical Quality may not confirm the customer was informed: the worker says so,
-        # as the handler did
-        case = _to_customer_notice(worker, case.id, clock)
-        reply = client.click(TQ, "step:confirm_customer_informed", f"{case.id}:{case.step}")
+        # Marketing may not approve the report (a direct step, with Slack's confirm
+        # dialog): the worker says so, as the handler did
+        case = _to_approval(worker, case.id, clock)
+        reply = client.click(MKT, "step:approve_report", f"{case.id}:{case.step}")
         assert reply.status == 200
         worker.wakeup()
         assert worker.wait_idle()
         (row,) = inbox_rows(bot)
         assert row.status == InboxStatus.DONE and row.outcome.startswith("refused: Only")
         told = [c.args["text"] for c in slack.calls_to("chat.postEphemeral")]
-        assert any("Only Marketing" in t for t in told)
+        assert any("Only Management" in t for t in told)
         assert worker.desk.get_case(case.id).step == case.step
     finally:
         worker.stop()
@@ -162,6 +167,20 @@ def _to_customer_notice(worker: Bot, case_id: int, clock: Clock) -> Any:
     worker.desk.take("confirm_information", case_id, tq, clock(), {"category": "function"})
     decision = {"party": "customer", "reason": "mounting damage by the customer's jig"}
     return worker.desk.take("decide_responsibility", case_id, tq, clock(), decision)
+
+
+def _to_approval(worker: Bot, case_id: int, clock: Clock) -> Any:
+    """Our fault, production's reports in: management's direct step "Approve" is next."""
+    from tests.test_procedure_e2e import CA, CONTAIN, PA
+
+    tq, prod, now = worker.directory.actor(TQ), worker.directory.actor(PROD), clock()
+    worker.desk.take("confirm_information", case_id, tq, now, {"category": "function"})
+    ours = {"party": "ours", "units": ["production"], "reason": "our SMT line"}
+    worker.desk.take("decide_responsibility", case_id, tq, now, ours)
+    worker.desk.take("classify_severity", case_id, tq, now, {"severity": "C"})
+    worker.desk.take("record_containment", case_id, prod, now, CONTAIN)
+    worker.desk.take("submit_corrective_action", case_id, prod, now, CA)
+    return worker.desk.take("submit_preventive_action", case_id, prod, now, PA)
 
 
 def _complaint(answers: dict[str, Any], clock: Clock) -> Any:

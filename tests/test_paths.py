@@ -66,7 +66,9 @@ def home_lists(view: dict[str, Any]) -> dict[str, str]:
 def test_home_tab_is_a_to_do_for_each_person(running) -> None:
     r = running
     mine = file_complaint(r, customer="Acme <Shenzhen>")  # reported by Marketing
-    theirs = file_complaint(r, user=TQ, customer="Beta 客户")  # reported by Technical Quality
+    theirs = file_complaint(
+        r, user=TQ, customer="Beta 客户", window=MKT
+    )  # reported by Technical Quality
     closed = file_complaint(r, customer="Gamma")
     take(r, TQ, closed.id, "confirm_information")
     take(r, TQ, closed.id, "decide_responsibility", {"party": "customer", "reason": "misuse"})

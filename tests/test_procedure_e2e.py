@@ -66,7 +66,7 @@ def test_customer_fault_complaint_closes_as_not_ours(running) -> None:
     take(r, TQ2, case.id, "confirm_customer_informed")
     assert case_now(r, case.id).status == "customer_notice"
     assert any("Only Marketing" in t for t in ephemerals(r, TQ2))
-    take(r, MKT, case.id, "confirm_customer_informed", expect_modal=False)
+    take(r, MKT, case.id, "confirm_customer_informed", expect_modal=True)
     c = case_now(r, case.id)
     assert c.status == "closed" and c.closure == "not_ours" and not c.is_open
     assert [e.kind for e in events(r, case.id)] == [
@@ -77,7 +77,7 @@ def test_customer_fault_complaint_closes_as_not_ours(running) -> None:
     ]
     assert card_buttons(r, c) == ["step:reopen_case"]
     posts = thread_texts(r, c)
-    assert len(posts) == 4 and "mounting damage" in posts[2] and "closed" in posts[3].lower()
+    assert len(posts) == 4 and "mounting damage" in posts[2] and "close the case" in posts[3]
 
 
 def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(running) -> None:

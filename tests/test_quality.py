@@ -50,6 +50,7 @@ from bot.workflow import Actor, Desk, IntakeForm, Role, validate_intake
 from bot.workflow.records import RegisterQuery
 from bot.workflow.stats import Period, pareto, parse_period
 from tests.conftest import make_settings
+from tests.procedure import INFORMED
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -117,7 +118,7 @@ def dataset(desk: Desk) -> dict[str, Any]:
     c6 = file(desk, sh(12, 31, 9), "Delta", "P4", "Label printed upside down on the carton")
     desk.take("confirm_information", c6.id, TQ, sh(12, 31, 9, 30), {"category": "service"})
     desk.take("decide_responsibility", c6.id, TQ, sh(12, 31, 10), THEIRS)
-    desk.take("confirm_customer_informed", c6.id, MKT, sh(12, 31, 15))
+    desk.take("confirm_customer_informed", c6.id, MKT, sh(12, 31, 15), INFORMED)
 
     c1 = file(desk, sh(12, 31, 10), "Acme", "P1", "Solder bridges on U3 pins 4-5")
     c2 = file(desk, sh(12, 31, 11), "Acme", "P1", "Bridged solder joints on U3, lot 0212")
@@ -148,7 +149,7 @@ def dataset(desk: Desk) -> dict[str, Any]:
     c3 = file(desk, sh(1, 2, 10), "Beta", "P2", "Cartons crushed in transit, 12 boxes")
     desk.take("confirm_information", c3.id, TQ, sh(1, 4, 9), {"category": "packaging"})
     desk.take("decide_responsibility", c3.id, TQ, sh(1, 4, 10), THEIRS)
-    desk.take("confirm_customer_informed", c3.id, MKT, sh(1, 5, 10))
+    desk.take("confirm_customer_informed", c3.id, MKT, sh(1, 5, 10), INFORMED)
     desk.take("reopen_case", c3.id, TQ, sh(1, 7, 10), {"reason": "crushed again"})
 
     c4 = file(desk, sh(1, 5, 9), "Acme", "P3", "Housing 0.3 mm too wide at the flange")

@@ -38,6 +38,7 @@ from bot.workflow.reminders import (
     plan_deadline,
     run_tick,
 )
+from tests.procedure import INFORMED
 
 SH = ZoneInfo("Asia/Shanghai")
 ENV = {
@@ -382,7 +383,7 @@ def test_closing_cancels_everything(world: World) -> None:
         sh(9, 30, 11),
         {"party": "customer", "units": [], "reason": "misuse"},
     )
-    world.desk.take("confirm_customer_informed", case.id, MKT, sh(9, 30, 12))
+    world.desk.take("confirm_customer_informed", case.id, MKT, sh(9, 30, 12), INFORMED)
     assert world.reminders(case.id, "pending") == []
     assert world.tick(sh(10, 20, 12)).sent == 0
 

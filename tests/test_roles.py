@@ -24,7 +24,7 @@ from bot.workflow import Actor, Desk, NotAllowed, Role, validate_intake
 from bot.workflow.steps import STEPS
 from tests import conftest as people
 from tests.conftest import make_settings
-from tests.procedure import case_now, ephemerals, events, take
+from tests.procedure import INFORMED, case_now, ephemerals, events, take
 from tests.test_intake import file_complaint
 from tests.test_procedure_e2e import CA, CONTAIN, PA
 from tests.test_workflow import FORM
@@ -134,6 +134,7 @@ DATA: dict[str, dict[str, Any]] = {
     "submit_corrective_action": CA,
     "submit_preventive_action": PA,
     "reject_report": {"reason": "why-why stops too early"},
+    "confirm_customer_informed": INFORMED,
     "send_to_customer": {"method": "email"},
     "record_customer_acceptance": {"accepted": "yes"},
     "record_lot_check": LOT,
@@ -200,7 +201,7 @@ WALK: list[tuple[str, str, str, dict[str, Any]]] = [
     ("provide_information", H_MGR, H_MKT, {"info": "photos attached"}),
     ("confirm_information", H_MKT, H_TQ, {"category": "function"}),
     ("decide_responsibility", H_MKT, H_TQ, {"party": "customer", "reason": "their jig"}),
-    ("confirm_customer_informed", H_TQ, H_MKT, {}),
+    ("confirm_customer_informed", H_TQ, H_MKT, INFORMED),
     ("reopen_case", H_MKT, H_TQ, {"reason": "the jig was ours after all"}),
     ("decide_responsibility", H_PROD, H_TQ, OURS),
     ("classify_severity", H_PROD, H_TQ, {"severity": "B"}),

@@ -24,6 +24,7 @@ from bot.workflow import (
 )
 from bot.workflow.steps import STEPS
 from tests.conftest import make_settings
+from tests.procedure import INFORMED
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 TQ = Actor("U0TQ1", frozenset({Role.QUALITY}))
@@ -182,7 +183,7 @@ def test_information_loop_and_customer_fault(desk: Desk) -> None:
     )
     with pytest.raises(NotAllowed):
         desk.take("confirm_customer_informed", case.id, TQ, NOW)
-    case = desk.take("confirm_customer_informed", case.id, MKT, NOW)
+    case = desk.take("confirm_customer_informed", case.id, MKT, NOW, INFORMED)
     assert case.status == "closed" and case.closure == "not_ours"
 
 

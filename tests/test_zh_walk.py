@@ -481,7 +481,8 @@ def test_zh_other_paths_show_no_english_sentence(zh: Running) -> None:
     decision = {"party": "customer", "reason": "照片显示为客户治具压伤"}
     take(r, TQ, first.id, "decide_responsibility", decision)
     take(r, TQ2, first.id, "confirm_customer_informed")  # only Marketing may: refused
-    take(r, MKT, first.id, "confirm_customer_informed", expect_modal=False)
+    informed = {"told": "已向客户说明为客户治具压伤，附照片", "reaction": "accepted"}
+    take(r, MKT, first.id, "confirm_customer_informed", informed, expect_modal=True)
     assert case_now(r, first.id).closure == "not_ours"
 
     view = open_form(r, MKT)

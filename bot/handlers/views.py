@@ -19,6 +19,7 @@ from bot.workflow.inbox import intake_payload, step_payload
 from bot.workflow.intake import FIELDS as INTAKE_FIELDS
 from bot.workflow.intake import TABLES as INTAKE_TABLES
 from bot.workflow.intake import intake_form
+from bot.workflow.roles import Role
 from bot.workflow.steps import STEPS
 from bot.workflow.text import clean_data
 
@@ -76,9 +77,12 @@ def register(app: App, sv: Services) -> None:
         # cleaned before it is stored in the inbox too, not only where it is validated
         form = intake_form(clean_data(values(view)))
         now = sv.desk.now()
+        filer = sv.directory.actor(body["user"]["id"])
         try:
-            validate_intake(form, today=sv.desk.today(now))
-            sv.desk.check_can_file(sv.directory.actor(body["user"]["id"]))
+            # issue 12(3d): Technical Quality filing first names the customer contact window
+            first = filer.has(Role.QUALITY) and not filer.has(Role.MARKETING)
+            validate_intake(form, today=sv.desk.today(now), quality_first=first)
+            sv.desk.check_can_file(filer)
         except InvalidInput as exc:
             ack(response_action="errors", errors=exc.errors)
             return

@@ -108,6 +108,11 @@ class Case(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # issue 12(3e): "product" or "service" (None on cases filed before: a product)
+    complaint_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # issue 12(3d), procedure 5.1.2: who speaks to the customer, and by when
+    contact_window: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    contact_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     reporter_id: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

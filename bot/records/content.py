@@ -193,9 +193,18 @@ def _header(x: Writer, version: str) -> list[tuple[str, str]]:
         (w("ref"), c.ref),
         (w("version"), version),
         (w("customer"), c.customer + (f" ({c.customer_contact})" if c.customer_contact else "")),
-        (w("product"), c.product),
-        (w("lots"), c.lots),
-        (w("quantity"), str(c.quantity)),
+        # issue 12(3e): a service complaint has no product, lot or quantity
+        *(
+            [(w("product"), w("service"))]
+            if c.complaint_kind == "service"
+            else [(w("product"), c.product), (w("lots"), c.lots), (w("quantity"), str(c.quantity))]
+        ),
+        # issue 12(3d): who speaks to the customer, by when
+        *(
+            [(w("contact_window"), f"{x.who(c.contact_window)} {c.contact_by or ''}".strip())]
+            if c.contact_window
+            else []
+        ),
         (w("severity"), x.code("severity", c.severity)),
         (w("received"), x.when(c.received_at)),
         (w("due"), due or (x.w("pending") if c.is_open else "")),

@@ -43,9 +43,10 @@ def rows(
             "ref": c.ref,
             "received": _local(c.received_at, tz),
             "customer": c.customer,
-            "product": c.product,
+            # issue 12(3e): a service complaint has no product, lot or quantity
+            "product": words("service") if c.complaint_kind == "service" else c.product,
             "lots": c.lots,
-            "quantity": c.quantity,
+            "quantity": None if c.complaint_kind == "service" else c.quantity,
             "severity": c.severity or "",
             "responsibility": words.code("responsibility", c.responsibility),
             "units": ", ".join(c.units or []),

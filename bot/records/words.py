@@ -18,6 +18,8 @@ EN: dict[str, str] = {
     "product": N_("Product"),
     "lots": N_("Lots"),
     "quantity": N_("Quantity"),
+    "service": N_("Service complaint"),  # issue 12(3e): no product, lot or quantity
+    "contact_window": N_("Speaks to the customer"),  # issue 12(3d)
     "received": N_("Received on"),
     "due": N_("Reply due"),
     "replied": N_("Replied"),

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from blocks import card as card_blocks
-from blocks import posts
+from blocks import posts, scope
 from bot.i18n import use_locale
 from bot.models import Case, Outbox
 from bot.slack.approvals import approval_decided
@@ -147,6 +147,8 @@ class Delivery:
     def render_dm(self, row: Outbox, vm: dict[str, Any], link: str | None) -> dict[str, Any]:
         if row.payload.get("message") == "approval":
             return posts.approval_request(vm, link)
+        if row.payload.get("message") == "quality_filed":  # issue 12(3d)
+            return scope.quality_filed(vm, link)
         return posts.notice(str(row.payload.get("text", ""))[:3000] or vm["ref"])
 
     def alert(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:

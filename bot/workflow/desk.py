@@ -237,9 +237,15 @@ class DeskBase:
             ev = self._event(s, case, actor, "filed", data, now, step=1)
             record_files(s, case, case.evidence, actor.user_id, now, "intake")
             effects.enqueue(s, kind="card_post", now=now, case=case)
-            effects.thread_post(
-                s, case, now, event_id=ev.id, mention=["role:quality", f"user:{actor.user_id}"]
-            )
+            mention = ["role:quality", f"user:{actor.user_id}"]
+            if actor.has(Role.QUALITY) and not actor.has(Role.MARKETING):
+                # issue 12(3d), procedure 5.1.2: Technical Quality heard it first, so
+                # Marketing (the customer's contact window) is told at once
+                mention.append("role:marketing")
+                effects.direct_message(
+                    s, case, now, to=["role:marketing"], message="quality_filed", event_id=ev.id
+                )
+            effects.thread_post(s, case, now, event_id=ev.id, mention=mention)
             effects.enqueue(s, kind="confirm_reporter", now=now, case=case, user=actor.user_id)
             if case.urgent:
                 for channel in self.alert_channels():

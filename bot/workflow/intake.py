@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, make_dataclass
 from datetime import date
 from typing import Any
 
-from bot.i18n import N_
+from bot.i18n import N_, _
 from bot.workflow.errors import InvalidInput
 from bot.workflow.fields import DateRule, Field, Kind, clean_fields
 
@@ -28,7 +28,11 @@ RECEIVED_VIA = {
     "visit": N_("Customer visit"),
 }
 URGENT = {"urgent": N_("Urgent: mobilise the responsible units at once")}
-TABLES = {"via": RECEIVED_VIA, "urgent": URGENT}
+# issue 12(3e): the procedure covers products and services (产品、服务)
+COMPLAINT_KINDS = {"product": N_("A product"), "service": N_("A service")}
+TABLES = {"via": RECEIVED_VIA, "urgent": URGENT, "complaint_kind": COMPLAINT_KINDS}
+# product, lots and quantity are needed for a product complaint only (issue 12(3e))
+PRODUCT_ONLY = ("product", "lots", "quantity")
 
 MAX_SHORT = 200
 MAX_LONG = 3000
@@ -61,13 +65,58 @@ INTAKE: tuple[In, ...] = (
         ),
         "customer_contact",
     ),
+    # issue 12(3d), procedure 5.1.2: the customer's contact window, agreed between
+    # Marketing and Technical Quality (needed when Technical Quality files first)
+    In(
+        F(
+            "window",
+            N_("Who speaks to the customer"),
+            K.USER,
+            required=False,
+            limit=32,
+            hint=N_(
+                "The customer's contact window, agreed between Marketing and Technical Quality."
+            ),
+        ),
+        "contact_window",
+        True,
+        None,
+    ),
+    In(
+        F(
+            "window_by",
+            N_("Customer to be contacted by"),
+            K.DATE,
+            required=False,
+            dates=DateRule.NOT_PAST,
+        ),
+        "contact_by",
+        True,
+        None,
+    ),
+    # issue 12(3e): a service complaint has no product, lot or quantity
+    In(
+        F(
+            "kind",
+            N_("The complaint is about"),
+            K.RADIO,
+            required=False,
+            options="complaint_kind",
+            hint=N_("Empty: a product. A service complaint needs no product, lot or quantity."),
+        ),
+        "complaint_kind",
+        True,
+        None,
+    ),
     In(
         F(
             "product",
             N_("Product / part number"),
             K.NAME,
+            required=False,
             limit=MAX_SHORT,
             placeholder=N_("Part number"),
+            missing=N_("Please give the product."),
         ),
         "product",
         True,
@@ -76,8 +125,10 @@ INTAKE: tuple[In, ...] = (
         F(
             "lots",
             N_("Lot or batch number(s)"),
+            required=False,
             limit=MAX_SHORT * 2,
             hint=N_("Separate several lots with commas."),
+            missing=N_("Please give the lot or batch number(s)."),
         ),
         "lots",
         True,
@@ -87,6 +138,7 @@ INTAKE: tuple[In, ...] = (
             "quantity",
             N_("Quantity affected"),
             K.COUNT,
+            required=False,
             positive=True,
             limit=12,
             hint=N_("A whole number of pieces."),
@@ -163,13 +215,27 @@ def intake_form(values: dict[str, Any]) -> Any:
     )
 
 
-def validate_intake(form: Any, *, today: date) -> Any:
+def validate_intake(form: Any, *, today: date, quality_first: bool = False) -> Any:
     """Return the clean record or raise InvalidInput with one message per bad field.
 
-    `today` is the company's local date: a customer deadline before it is refused."""
+    `today` is the company's local date: a customer deadline before it is refused.
+    `quality_first`: Technical Quality files it (not Marketing), so the customer's contact
+    window must be named (procedure 5.1.2: the two agree on who speaks to the customer)."""
     errors: dict[str, str] = {}
     data = asdict(form)
     clean = clean_fields(FIELDS, data, today=today, tables=TABLES, errors=errors)
+    if quality_first and not clean["window"] and "window" not in errors:
+        errors["window"] = _(
+            "Technical Quality is filing first: name who speaks to the customer (agree it "
+            "with Marketing)."
+        )
+    clean["kind"] = clean["kind"] or "product"
+    if clean["kind"] == "product":  # issue 12(3e): a service complaint needs none of these
+        for f in FIELDS:
+            if f.key in PRODUCT_ONLY and not clean[f.key] and f.key not in errors:
+                errors[f.key] = _(f.missing)
+    else:
+        clean.update(product="", lots="", quantity=0)
     if errors:
         raise InvalidInput(errors)
     return Complaint(**clean)
@@ -185,7 +251,13 @@ def filed_event(complaint: Any) -> dict[str, Any]:
     """What the "filed" event records (and its thread post shows)."""
     data = asdict(complaint)
     iso = lambda v: v.isoformat() if isinstance(v, date) else v  # noqa: E731
-    return {i.field.key: iso(data[i.field.key]) for i in INTAKE if i.recorded}
+    # a service complaint has no product, lot or quantity to show (issue 12(3e))
+    skip = PRODUCT_ONLY if data.get("kind") == "service" else ()
+    return {
+        i.field.key: iso(data[i.field.key])
+        for i in INTAKE
+        if i.recorded and i.field.key not in skip
+    }
 
 
 def format_ref(year: int, number: int) -> str:

@@ -6,7 +6,7 @@ shown); `TABLES` names them for the field declarations (`Field.options`)."""
 from __future__ import annotations
 
 from bot.i18n import N_
-from bot.workflow.intake import RECEIVED_VIA
+from bot.workflow.intake import COMPLAINT_KINDS, RECEIVED_VIA
 
 SEVERITIES = {"A": N_("A — critical"), "B": N_("B — major"), "C": N_("C — minor")}
 SEVERITY_TEXT = {
@@ -68,6 +68,15 @@ STOCK_PLACES = {
     "customer": N_("At the customer"),
 }
 
+# issue 12(3c): how the customer took "not our responsibility"
+CUSTOMER_REACTIONS = {
+    "accepted": N_("Accepted it: close the case"),
+    "disputed": N_("Disputed it: decide responsibility again"),
+}
+REOPENED = {
+    "disputed": N_("Disputed by the customer: responsibility decided again, deadlines restarted"),
+}
+
 # issue 12(3b): the one checkbox of criterion A
 NO_HARM = {"yes": N_("The actions had no negative effect on quality")}
 TABLES: dict[str, dict[str, str]] = {
@@ -85,4 +94,7 @@ TABLES: dict[str, dict[str, str]] = {
     "lot_result": LOT_RESULTS,
     "via": RECEIVED_VIA,
     "stock_places": STOCK_PLACES,
+    "complaint_kind": COMPLAINT_KINDS,
+    "customer_reaction": CUSTOMER_REACTIONS,
+    "reopened": REOPENED,
 }

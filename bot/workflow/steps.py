@@ -208,6 +208,15 @@ def _check_close(
     return d
 
 
+def _check_informed(
+    d: dict[str, Any], e: dict[str, str], c: Case, units: tuple[str, ...]
+) -> dict[str, Any]:
+    # issue 12(3c): a dispute says what the customer objects to
+    if d["reaction"] == "disputed" and not d["words"]:
+        e["words"] = _("Please give what the customer said.")
+    return d
+
+
 def _to(status: Status) -> Callable[[Move], Status]:
     return lambda m: status
 
@@ -230,6 +239,11 @@ def _decide_responsibility(m: Move) -> Status:
 
 def _confirm_customer_informed(m: Move) -> Status:
     c = m.case
+    if m.data["reaction"] == "disputed":  # issue 12(3c): back to the responsibility decision
+        c.responsibility = None
+        m.clocks.restart(c, m.now)
+        m.data["reopened"] = "disputed"  # the thread says why (options.REOPENED)
+        return S.RESPONSIBILITY
     c.closure, c.closed_at, c.closed_by = "not_ours", m.now, m.actor.user_id
     c.ca_done_at = c.pa_done_at = m.now
     m.data["criterion"] = "not_ours"
@@ -454,25 +468,40 @@ STEPS: dict[str, Step] = {
                 Show("reason", N_("Reason")),
             ),
         ),
+        # issue 12(3c): what Marketing told the customer and how the customer took it
         _step(
             "confirm_customer_informed",
             {S.CUSTOMER_NOTICE},
-            {S.CLOSED},
+            {S.CLOSED, S.RESPONSIBILITY},
             _mkt,
             N_("Marketing"),
             label=N_("Customer informed"),
-            event=N_("confirmed the customer was informed; case closed"),
+            event=N_("recorded what the customer was told and how they took it"),
             apply=_confirm_customer_informed,
-            fields=(NOTE,),
-            confirm=(
-                N_("Customer informed?"),
-                N_(
-                    "Marketing told the customer the outcome. The case closes as not our "
-                    "responsibility."
+            fields=(
+                F("told", N_("What the customer was told"), LONG),
+                F(
+                    "reaction",
+                    N_("How did the customer take it?"),
+                    K.RADIO,
+                    options="customer_reaction",
                 ),
+                F("words", N_("The customer's words (needed if disputed)"), LONG, required=False),
+            ),
+            check=_check_informed,
+            title=N_("Customer informed"),
+            submit=N_("Record"),
+            intro=N_(
+                "Tell the customer tactfully that it is not our responsibility. If they accept, "
+                "the case closes; if they dispute it, Technical Quality decides again."
             ),
             main_in={S.CUSTOMER_NOTICE},
-            shows=(Show("note", N_("Note")),),
+            shows=(
+                Show("told", N_("Told the customer")),
+                Show("reaction", N_("Customer"), Fmt.OPTION, "customer_reaction"),
+                Show("words", N_("Customer's words")),
+                Show("reopened", N_("Why it is open again"), Fmt.OPTION, "reopened"),
+            ),
         ),
         # --- flow step 4: severity, containment, the reports -----------------------------
         _step(
@@ -843,6 +872,8 @@ OTHER_EVENTS: dict[str, tuple[str, tuple[Show, ...]]] = {
                     Kind.COUNT: Fmt.NUMBER,
                     Kind.DATE: Fmt.DATE,
                     Kind.FLAG: Fmt.FLAG,
+                    Kind.RADIO: Fmt.OPTION,  # issue 12(3e): product or service
+                    Kind.USER: Fmt.USER,  # issue 12(3d): who speaks to the customer
                 }.get(i.field.kind, Fmt.TEXT),
                 i.field.options,
             )

@@ -38,6 +38,10 @@ def case_view(
         "product": case.product,
         "lots": case.lots,
         "quantity": case.quantity,
+        # issue 12(3d), 3(e): product or service; who speaks to the customer, by when
+        "complaint_kind": case.complaint_kind or "product",
+        "contact_window": case.contact_window,
+        "contact_by": case.contact_by.isoformat() if case.contact_by else None,
         "via": RECEIVED_VIA.get(case.received_via, case.received_via),
         "description": case.description,
         "notes": case.notes,

@@ -1,11 +1,15 @@
 """Keep the bot's processes within their memory budget (the sum of their PSS ≤ 150 MB).
 
-Two things of glibc's malloc made the web and worker processes grow by some 20–30 MB
+Three things of glibc's malloc made the web and worker processes grow by some 20–30 MB
 after a read-heavy sequence and a burst, and keep it:
 
 - one malloc arena per thread that allocates (up to 8 per core): the web process's 16
   waitress threads each leave their arena's freed memory behind. Two arenas suffice for
   processes whose threads mostly wait on sockets and the database.
+- blocks over 128 kB (a long case's rendered timeline, a page of rows) are mmap()ed and
+  unmapped when freed, until one is freed: then glibc raises that threshold (up to 32 MB)
+  and later large blocks are carved from the heap, where they stay. The threshold is
+  fixed at 128 kB.
 - freed memory at the top of an arena, or in whole free pages inside it, stays with the
   process until `malloc_trim`, which the web and worker processes call every 30 s.
 
@@ -19,6 +23,8 @@ import threading
 from typing import Any
 
 M_ARENA_MAX = -8  # <malloc.h>
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024
 ARENAS = 2
 TRIM_EVERY_SECONDS = 30.0
 
@@ -31,11 +37,13 @@ def _libc() -> Any:
     return None
 
 
-def limit_arenas() -> None:
-    """Before any thread starts (the supervisor, before it forks): at most `ARENAS`."""
+def tune_malloc() -> None:
+    """Before any thread starts (the supervisor, before it forks; the children inherit
+    it): at most `ARENAS` arenas, and large blocks always given back."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, ARENAS)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def trim() -> None:

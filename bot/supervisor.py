@@ -112,7 +112,7 @@ def build_checked(settings: Settings, **kwargs: Any) -> Any:
 
 def run_single(settings: Settings, host: str) -> int:
     """Everything in this process (WORKER_PROCESS=false)."""
-    memory.limit_arenas()
+    memory.tune_malloc()
     bot = build_checked(settings)
     log.info("complaint desk, one process %d: %s", os.getpid(), settings.describe())
     bot.start_background()
@@ -297,8 +297,11 @@ class Supervisor:
     def run(self) -> int:
         from sqlalchemy import make_url
 
-        memory.limit_arenas()  # before any thread: the children inherit it
+        memory.tune_malloc()  # before any thread: the children inherit it
         import bot.app  # noqa: F401 - imported here, so the children share its pages
+        from bot import i18n
+
+        i18n.preload()  # Babel's CLDR data and the catalogs, shared by the children too
 
         # the database driver too (psycopg loads libpq and its own modules: ~9 MB of PSS
         # saved on PostgreSQL when the two children share them)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import threading
 from typing import Any
 
@@ -47,7 +48,10 @@ def tune_malloc() -> None:
 
 
 def trim() -> None:
-    """Give the heap's free pages back to the system."""
+    """Free the garbage cycles of the oldest generation (sessions, rendered views), which
+    the collector reaches rarely, then give the heap's free pages back to the system. The
+    modules' objects were frozen before the fork (bot/supervisor.py), so this is quick."""
+    gc.collect()
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)

@@ -182,9 +182,7 @@ def _child(
         bot.wakeup.send_to(write_fd)
         closers = [serve_http(bot, sock, host, settings.port)]  # /healthz in both modes
         if settings.socket_mode:
-            close = serve_socket_mode(bot, settings)
-        else:
-            close = serve_http(bot, sock, host, settings.port)
+            closers.append(serve_socket_mode(bot, settings))
     memory.trim_periodically(stop_trim := threading.Event())
     closers.append(stop_trim.set)
     log.info("%s process %d started: %s", role, os.getpid(), settings.describe(port))

@@ -102,7 +102,13 @@ class LeanFakeSlack(FakeSlack):
             self.calls.clear()
             self.rejected.clear()
             self._views.clear()
-            msg = self.messages.get((payload.get("channel"), payload.get("ts")))
+            # conversations.open answers a channel object, not an id: not a message
+            channel = payload.get("channel")
+            msg = (
+                self.messages.get((channel, payload.get("ts")))
+                if isinstance(channel, str)
+                else None
+            )
             if msg is not None:
                 msg["blocks"] = []
         return status, payload, headers

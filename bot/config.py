@@ -178,6 +178,7 @@ class Settings:
     report_bilingual: bool = False
     report_font: str = ""  # a CJK TrueType font file; empty: search the usual places
     records_timeout_seconds: float = 120.0  # longest wait for the helper making a file
+    records_idle_seconds: float = 10.0  # the helper exits after this long without a file
     case_visibility: str = "roles"
     # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
     slack_channel_burst: int = 10
@@ -575,6 +576,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         report_bilingual=_bool("REPORT_BILINGUAL", get("REPORT_BILINGUAL", "false"), problems),
         report_font=report_font,
         records_timeout_seconds=number("RECORDS_TIMEOUT_SECONDS", "120", float, 1),
+        records_idle_seconds=number("RECORDS_IDLE_SECONDS", "10", float, 1),
         case_visibility=visibility,
         slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
         **_clock_settings(number),

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot import memory
 from bot.config import EXIT_CONFIG, Settings
 from bot.slack.reach import SlackUnreachable, TokenRefused
 from bot.wakeup import InFlight
@@ -111,6 +112,7 @@ def build_checked(settings: Settings, **kwargs: Any) -> Any:
 
 def run_single(settings: Settings, host: str) -> int:
     """Everything in this process (WORKER_PROCESS=false)."""
+    memory.tune_malloc()
     bot = build_checked(settings)
     log.info("complaint desk, one process %d: %s", os.getpid(), settings.describe())
     bot.start_background()
@@ -180,9 +182,9 @@ def _child(
         bot.wakeup.send_to(write_fd)
         closers = [serve_http(bot, sock, host, settings.port)]  # /healthz in both modes
         if settings.socket_mode:
-            close = serve_socket_mode(bot, settings)
-        else:
-            close = serve_http(bot, sock, host, settings.port)
+            closers.append(serve_socket_mode(bot, settings))
+    memory.trim_periodically(stop_trim := threading.Event())
+    closers.append(stop_trim.set)
     log.info("%s process %d started: %s", role, os.getpid(), settings.describe(port))
     try:
         wait_for_signal()
@@ -293,7 +295,11 @@ class Supervisor:
     def run(self) -> int:
         from sqlalchemy import make_url
 
+        memory.tune_malloc()  # before any thread: the children inherit it
         import bot.app  # noqa: F401 - imported here, so the children share its pages
+        from bot import i18n
+
+        i18n.preload()  # Babel's CLDR data and the catalogs, shared by the children too
 
         # the database driver too (psycopg loads libpq and its own modules: ~9 MB of PSS
         # saved on PostgreSQL when the two children share them)

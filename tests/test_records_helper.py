@@ -100,3 +100,35 @@ def test_the_helper_does_not_load_the_database_layer(running: Running) -> None:
     assert {"fpdf", "openpyxl", "matplotlib"} <= set(loaded)  # it made every kind of file
     assert not [m for m in loaded if m.startswith(("sqlalchemy", "bot.models", "bot.workflow"))]
     assert isolated.pid() in helpers()
+
+
+def test_an_idle_helper_exits_and_the_next_file_starts_a_new_one(
+    database_url: str, slack: FakeSlack, clock: Clock
+) -> None:
+    """RECORDS_IDLE_SECONDS after its last file the helper exits, so its 60–100 MB are
+    not held between files (the bot's memory budget); the next file starts a new one."""
+    settings = make_settings(database_url, slack.url, RECORDS_IDLE_SECONDS="1")
+    bot = build(
+        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
+    )
+    bot.start_background()
+    server, url = serve(bot)
+    r = Running(bot, url, clock, slack)
+    try:
+        case = _to_approval(r)
+        r.client.command(MKT, f"report {case.ref}")
+        r.settle()
+        [first] = helpers()
+        started = time.monotonic()
+        while helpers() and time.monotonic() - started < 30:  # bounded: 1 s is asked
+            time.sleep(0.2)
+        assert helpers() == []
+        assert isolated.pid() is None
+        r.client.command(MKT, f"report {case.ref}")
+        r.settle()
+        assert len(r.fake.uploaded(dm_channel(MKT))) == 2
+        [second] = helpers()
+        assert second != first
+    finally:
+        server.close()
+        bot.stop()

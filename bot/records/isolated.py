@@ -7,7 +7,9 @@ fork of a process with threads copies every lock as it stands, and one held by a
 thread at that moment (the import lock, a logging handler's) is held for ever in the
 child, which then hangs in its first import and every outbox thread behind it. It is
 started on the first file and stays while files are made (libraries loaded, font read);
-after `IDLE_SECONDS` without work it exits and its memory is returned.
+after `RECORDS_IDLE_SECONDS` (10 s) without work it exits and its memory (60 MB, 100 MB
+once it has drawn charts with matplotlib) is returned: the bot's budget of 150 MB for
+all its processes holds only without it.
 
 `run(fn, *args)` pickles the call, so `fn` and the classes of its arguments must live in
 modules that do not import the models (bot/records/{doc,pdf,sheets,fonts,words}.py):
@@ -35,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-IDLE_SECONDS = 60.0
+IDLE_SECONDS = 10.0  # the default of RECORDS_IDLE_SECONDS
 _HEAD = struct.Struct("!Q")
 
 
@@ -86,12 +88,14 @@ _lock = threading.Lock()  # one call at a time; guards the globals below
 _helper: _Helper | None = None
 _timer: threading.Timer | None = None
 _timeout = 120.0
+_idle = IDLE_SECONDS
 
 
-def configure(timeout: float) -> None:
-    """The longest wait for the helper, for one file and for a turn (settings)."""
-    global _timeout
-    _timeout = timeout
+def configure(timeout: float, idle: float = IDLE_SECONDS) -> None:
+    """The longest wait for the helper, for one file and for a turn, and how long it stays
+    without work (settings: RECORDS_TIMEOUT_SECONDS, RECORDS_IDLE_SECONDS)."""
+    global _timeout, _idle
+    _timeout, _idle = timeout, idle
 
 
 def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -121,7 +125,7 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             helper.stop(kill=True)
             what = f"no answer in {_timeout:.0f} s" if isinstance(exc, TimeoutError) else exc
             raise HelperFailed(f"records helper {helper.proc.pid}: {what}; stopped") from exc
-        _timer = threading.Timer(IDLE_SECONDS, close)
+        _timer = threading.Timer(_idle, close)
         _timer.daemon = True
         _timer.start()
     finally:

@@ -40,7 +40,7 @@ class Maker:
         s = desk.settings
         self.words = Words(s.language, s.report_bilingual)
         self.font = s.report_font
-        isolated.configure(s.records_timeout_seconds)
+        isolated.configure(s.records_timeout_seconds, s.records_idle_seconds)
 
     def report(self, case_id: int) -> File:
         """The improvement report (8D) as the case stands now."""

@@ -143,9 +143,9 @@ def serve(bot: Bot) -> tuple[Any, str]:
     return server, f"http://127.0.0.1:{server.effective_port}"
 
 
-@pytest.fixture
-def running(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
-    settings = make_settings(database_url, slack.url)
+def run_bot(settings: Any, clock: Clock, slack: FakeSlack) -> Iterator[Running]:
+    """The bot built from `settings`, serving signed HTTP on a local port, until closed
+    (fixtures `yield from` it)."""
     bot = build(
         settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
     )
@@ -156,3 +156,8 @@ def running(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Runni
     finally:
         server.close()
         bot.stop()
+
+
+@pytest.fixture
+def running(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
+    yield from run_bot(make_settings(database_url, slack.url), clock, slack)

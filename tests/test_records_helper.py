@@ -9,15 +9,15 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import build
 from bot.models import Outbox, OutboxStatus
 from bot.records import isolated
 from bot.sandbox.fakeslack import FakeSlack
-from tests.conftest import MKT, TQ, Clock, Running, make_settings, serve
+from tests.conftest import MKT, TQ, Clock, Running, make_settings, run_bot
 from tests.test_records import _to_approval, dm_channel, pdf_text
 
 TIMEOUT = 3
@@ -26,16 +26,7 @@ TIMEOUT = 3
 @pytest.fixture
 def bounded(database_url: str, slack: FakeSlack, clock: Clock) -> Iterator[Running]:
     settings = make_settings(database_url, slack.url, RECORDS_TIMEOUT_SECONDS=str(TIMEOUT))
-    bot = build(
-        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
-    )
-    bot.start_background()
-    server, url = serve(bot)
-    try:
-        yield Running(bot, url, clock, slack)
-    finally:
-        server.close()
-        bot.stop()
+    yield from run_bot(settings, clock, slack)
 
 
 def helpers() -> list[int]:
@@ -108,13 +99,7 @@ def test_an_idle_helper_exits_and_the_next_file_starts_a_new_one(
     """RECORDS_IDLE_SECONDS after its last file the helper exits, so its 60–100 MB are
     not held between files (the bot's memory budget); the next file starts a new one."""
     settings = make_settings(database_url, slack.url, RECORDS_IDLE_SECONDS="1")
-    bot = build(
-        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
-    )
-    bot.start_background()
-    server, url = serve(bot)
-    r = Running(bot, url, clock, slack)
-    try:
+    with contextmanager(run_bot)(settings, clock, slack) as r:
         case = _to_approval(r)
         r.client.command(MKT, f"report {case.ref}")
         r.settle()
@@ -129,6 +114,3 @@ def test_an_idle_helper_exits_and_the_next_file_starts_a_new_one(
         assert len(r.fake.uploaded(dm_channel(MKT))) == 2
         [second] = helpers()
         assert second != first
-    finally:
-        server.close()
-        bot.stop()

@@ -31,7 +31,6 @@ from blocks.text import (
     SECTION_TEXT,
     VIEW_BLOCKS,
 )
-from bot.app import build
 from bot.doctor import run_checks
 from bot.i18n import in_locale, use_locale
 from bot.sandbox.fakeslack import FakeSlack
@@ -53,7 +52,7 @@ from tests.conftest import (
     Clock,
     Running,
     make_settings,
-    serve,
+    run_bot,
 )
 from tests.procedure import case_now, ephemerals, take, walk_to_approval
 from tests.test_first_start import free_port
@@ -269,17 +268,7 @@ def _english_again(slack: FakeSlack) -> None:
         slack.set_user(uid, locale="en-US")
 
 
-def _serve(settings: Any, clock: Clock, slack: FakeSlack) -> Iterator[Running]:
-    bot = build(
-        settings, clock=clock, outbox_base_delay=0.02, outbox_max_delay=0.2, channel_interval=0
-    )
-    bot.start_background()
-    server, url = serve(bot)
-    try:
-        yield Running(bot, url, clock, slack)
-    finally:
-        server.close()
-        bot.stop()
+_serve = run_bot  # the shared fixture body (tests/conftest.py)
 
 
 def _file(r: Running) -> Any:

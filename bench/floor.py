@@ -43,6 +43,10 @@ def floor_app(slack_url: str) -> Any:
     def view(ack: Ack) -> None:
         ack()
 
+    @app.view(re.compile(r"^step:[a-z_]{1,40}$"))
+    def step_view(ack: Ack) -> None:
+        ack()
+
     handler = SlackRequestHandler(app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: Any) -> Any:

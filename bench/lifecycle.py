@@ -59,13 +59,32 @@ WALK: list[tuple[str, str, dict[str, Any] | None]] = [
 NOT_CAUSED = frozenset(
     {"views.open", "views.push", "views.update", "auth.test", "usergroups.users.list", "users.info"}
 )
-# what the counted calls are for: messages (posts, card updates, DMs, alerts, Home), the
-# documents issue 13 uploads (`upload` is the POST of the bytes to the URL Slack gave)
-GROUPS = {
-    "messages (chat.*)": lambda m: m.startswith("chat."),
-    "Home tabs (views.publish)": lambda m: m == "views.publish",
-    "documents (files.*, upload)": lambda m: m.startswith("files.") or m == "upload",
-}
+# what the counted calls are for: messages in channels (the card, its thread, alerts),
+# direct messages (issue 12's "your turn", approval and outcome DMs, issue 12(3f)'s
+# approval DMs updated after the decision), Home tabs, and the documents issue 13 uploads
+# (`upload` is the POST of the bytes to the URL Slack gave)
+CHANNEL_MESSAGES = "channel messages (card, thread, alerts)"
+DIRECT_MESSAGES = "direct messages (chat.* to a person)"
+GROUPS = (
+    CHANNEL_MESSAGES,
+    DIRECT_MESSAGES,
+    "Home tabs (views.publish)",
+    "documents (files.*, upload)",
+)
+
+
+def group_of(call: Any) -> str | None:
+    """The group of a counted call (None: not caused by a transition)."""
+    m = call.method
+    if m in NOT_CAUSED:
+        return None
+    if m.startswith("chat."):
+        # a DM goes to the person's id (U…/W…), or its conversation (D…) once opened
+        channel = str(call.args.get("channel") or "")
+        return DIRECT_MESSAGES if channel[:1] in ("U", "W", "D") else CHANNEL_MESSAGES
+    if m == "views.publish":
+        return GROUPS[2]
+    return GROUPS[3] if m.startswith("files.") or m == "upload" else "other"
 
 
 def _caused(calls: Counter) -> Counter:
@@ -119,7 +138,11 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
     calls = Counter(c.method for c in fake.calls)
     by_method = _caused(calls)
     caused = sum(by_method.values())
-    groups = {g: sum(n for m, n in by_method.items() if test(m)) for g, test in GROUPS.items()}
+    groups = dict.fromkeys(GROUPS, 0)
+    for call in fake.calls:
+        group = group_of(call)
+        if group is not None:
+            groups[group] = groups.get(group, 0) + 1
     transitions = 1 + len(WALK)  # filing, then each step
     return {
         "transitions": transitions,
@@ -127,6 +150,10 @@ def _walk(bot: Any, fake: FakeSlack, client: SlackClient) -> dict[str, Any]:
         "calls_per_transition": round(caused / transitions, 2),
         "caused_by_method": dict(sorted(by_method.items())),
         "caused_by_group": groups,
+        "messages_per_transition": round(
+            (groups[CHANNEL_MESSAGES] + groups[DIRECT_MESSAGES]) / transitions, 2
+        ),
+        "channel_messages_per_transition": round(groups[CHANNEL_MESSAGES] / transitions, 2),
         "not_counted_by_method": {m: n for m, n in sorted(calls.items()) if m in NOT_CAUSED},
         "per_transition": per_transition,
         "final_status": final.status,

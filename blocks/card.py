@@ -122,8 +122,14 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def case_card(vm: dict[str, Any]) -> dict[str, Any]:
-    """chat.postMessage / chat.update arguments (text + blocks) for the case card."""
+def case_card(vm: dict[str, Any], mentions: list[str] | None = None) -> dict[str, Any]:
+    """chat.postMessage / chat.update arguments (text + blocks) for the case card.
+
+    `mentions`: the next step's owners as the people and user groups to @-mention (the
+    delivery expands roles and units through the directory); the owners are named, not
+    pinged, without it. Posted with the mentions, the card is what tells Technical Quality
+    and the reporter that a complaint was filed: there is no separate first thread post or
+    reporter DM (issue 10, 7(d))."""
     title = f"{vm['ref']} · {truncate(vm['customer'], 80)}"
     flags = []
     if vm["urgent"]:
@@ -167,7 +173,7 @@ def case_card(vm: dict[str, Any]) -> dict[str, Any]:
                 )
             )
         )
-    owners = " ".join(mention(t) for t in vm["owners"])
+    owners = " ".join(mention(t) for t in (vm["owners"] if mentions is None else mentions))
     blocks.append(
         {
             "type": "section",

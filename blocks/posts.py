@@ -131,6 +131,14 @@ def thread_post(
     return {"text": text, "blocks": cap_blocks(blocks)}
 
 
+def as_text(msg: dict[str, Any]) -> str:
+    """A message's sections as one mrkdwn text: a thread post carried as a file upload's
+    comment (files.completeUploadExternal takes text, not blocks)."""
+    blocks = msg.get("blocks", [])
+    parts = [b["text"]["text"] for b in blocks if b.get("type") == "section" and b.get("text")]
+    return "\n".join(parts) or str(msg.get("text", ""))
+
+
 def reporter_confirmation(vm: dict[str, Any], permalink: str | None) -> dict[str, Any]:
     link = f"<{permalink}|{vm['ref']}>" if permalink else f"*{vm['ref']}*"
     text = ":white_check_mark: " + _(

@@ -182,6 +182,9 @@ class Settings:
     case_visibility: str = "roles"
     # posts Slack takes at once in a channel that was quiet, before 1 per second (pacing.py)
     slack_channel_burst: int = 10
+    # a case's change republishes the Home tab of those who opened it within this many
+    # hours (issue 10, 7(d)); anyone else's is built when they open it
+    home_live_hours: float = 8.0
     # --- step clocks (issue 12): the time each owner has for their step ---
     confirm_working_days: int = 0  # 0 = by the end of the same working day
     info_working_days: int = 1
@@ -579,6 +582,7 @@ def _load(env: Mapping[str, str]) -> Settings:
         records_idle_seconds=number("RECORDS_IDLE_SECONDS", "10", float, 1),
         case_visibility=visibility,
         slack_channel_burst=int(number("SLACK_CHANNEL_BURST", "10", int, 1)),
+        home_live_hours=number("HOME_LIVE_HOURS", "8", float, 0),
         **_clock_settings(number),
         step_clock_reminders=_bool(
             "STEP_CLOCK_REMINDERS", get("STEP_CLOCK_REMINDERS", "true"), problems

@@ -116,6 +116,9 @@ def test_first_steps_run_on_the_working_calendar_across_a_weekend_and_a_make_up_
 
     # at the deadline: the thread, the owners by DM, and the management channel
     before_mgmt = len(posts_in(r, MANAGEMENT))
+    from tests.test_paths import open_home
+
+    open_home(r, TQ)  # Technical Quality has its Home open (only Homes in use are pushed)
     published = len(r.fake.calls_to("views.publish"))
     tick(r, sh(9, 28, 17, 30))
     # the owners' Home tabs are republished with the case overdue

@@ -14,7 +14,11 @@ from tests.test_intake import file_complaint
 
 def thread(r: Running, case_id: int) -> list[str]:
     c = case_now(r, case_id)
-    return [json.dumps(m.get("blocks", [])) for m in r.fake.thread(COMPLAINTS, c.card_ts)]
+    # a message's blocks, or its text (a step's post carried by a file upload's comment)
+    return [
+        json.dumps(m.get("blocks", [])) + m.get("text", "")
+        for m in r.fake.thread(COMPLAINTS, c.card_ts)
+    ]
 
 
 def to_verification(r: Running, **intake: str) -> int:

@@ -4,6 +4,7 @@ one row are in test_claims.py, deterministically.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -97,30 +98,30 @@ def test_complaints_through_a_flaky_rate_limited_slack(database_url, slack) -> N
                 and case.ref in c.args["text"]
             ]
             assert len(cards) == 1, case.ref
-            # the step posts (the uploads at approval carry files, counted below)
+            # the step posts: the card tells of the filing, and the approval's post is the
+            # comment of the report's upload (counted below)
             thread = [
                 m["text"] for m in slack.thread(COMPLAINTS, case.card_ts) if not m.get("files")
             ]
-            assert thread == [f"{case.ref}: {EVENT_TITLES[e.kind]}" for e in evs], case.ref
-            # the approved report: uploaded once, through 500s and retries
+            posted_steps = [e for e in evs if e.kind not in ("filed", "approve_report")]
+            assert thread == [f"{case.ref}: {EVENT_TITLES[e.kind]}" for e in posted_steps]
+            # the approved report: uploaded once, through 500s and retries, with its post
             uploads = [m for m in slack.thread(COMPLAINTS, case.card_ts) if m.get("files")]
             assert len(uploads) == (1 if case.approved_at else 0), case.ref
+            assert all(EVENT_TITLES["approve_report"] in m["text"] for m in uploads)
             card = slack.messages[(COMPLAINTS, case.card_ts)]
             assert card["text"].endswith(STATUS_LABEL[Status(case.status)]), case.ref
             alerts = [
                 c for c in posted if c.args["channel"] == MANAGEMENT and case.ref in c.args["text"]
             ]
             assert len(alerts) == (1 if case.severity == "A" else 0), case.ref
-            assert (
-                len(
-                    [
-                        c
-                        for c in posted
-                        if c.args["channel"] == "U0MKT1" and case.ref in c.args["text"]
-                    ]
-                )
-                == 1
-            )
+            # DMs (a unit's turn, approvals): each once, through the failures
+            dms = [
+                (c.args["channel"], json.dumps(c.args.get("blocks")))
+                for c in posted
+                if c.args["channel"].startswith("U") and case.ref in json.dumps(c.args)
+            ]
+            assert len(dms) == len(set(dms)), case.ref
 
 
 def test_permanent_error_is_recorded_on_the_case_not_retried(database_url, slack) -> None:
@@ -191,15 +192,22 @@ def test_a_killed_process_leaves_whole_transitions_and_the_outbox_resumes(
                 evs = list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)))
                 steps = sorted(e.step for e in evs if e.step is not None)
                 assert steps == list(range(1, case.step + 1)), case.ref
+                # each step's post is queued with it (an approval's as its upload's
+                # comment); the filing is told by the card
                 posts = [
                     o.payload["event_id"]
                     for o in s.scalars(
                         select(Outbox).where(
-                            Outbox.case_id == case.id, Outbox.kind == "thread_post"
+                            Outbox.case_id == case.id, Outbox.kind.in_(("thread_post", "upload"))
                         )
                     )
                 ]
-                assert sorted(posts) == sorted(e.id for e in evs), case.ref
+                steps_done = [e.id for e in evs if e.kind != "filed"]
+                assert sorted(posts) == sorted(steps_done), case.ref
+                cards = s.scalars(
+                    select(Outbox).where(Outbox.case_id == case.id, Outbox.kind == "card_post")
+                ).all()
+                assert len(cards) == 1, case.ref
         assert bot.sender.drain(timeout=120)
         with bot.desk.sessions() as s:
             assert s.scalar(select(Outbox.id).where(Outbox.status != "sent")) is None

@@ -80,6 +80,10 @@ def published_to(r: Running, user: str, since: int = 0) -> list[dict[str, Any]]:
 def test_home_button_takes_the_step_and_every_concerned_home_is_refreshed(running) -> None:
     r = running
     case = file_complaint(r)
+    # the reporter and someone unconcerned have their Home open too (issue 10, 7(d):
+    # only Homes in use are republished; test_a_home_nobody_has_open_is_not_published)
+    open_home(r, MKT)
+    open_home(r, OUTSIDER)
     view = open_home(r, TQ)
     assert not validate_view(view)
     lists = home_lists(view)
@@ -108,6 +112,7 @@ def test_home_button_takes_the_step_and_every_concerned_home_is_refreshed(runnin
     assert not published_to(r, OUTSIDER, mark)
 
     # production's turn: its member is told by DM, and finds the case on Home
+    open_home(r, PROD)
     before = len(dms(r, PROD))
     take(
         r,
@@ -165,6 +170,33 @@ def test_managers_see_what_awaits_their_approval_and_approve_from_home(running) 
     assert case_now(r, case.id).status == "approved"
     after = home_lists(published_to(r, MGR)[-1])
     assert case.ref not in after["Awaiting your approval"]
+
+
+def test_a_home_nobody_has_open_is_not_published(running) -> None:
+    """Issue 10, 7(d): a change republishes only the Homes opened within HOME_LIVE_HOURS
+    (8 by default); anyone else's is built when they open it, with the change in it."""
+    r = running
+    case = file_complaint(r)
+    open_home(r, TQ)  # Technical Quality's Home is in use; the reporter never opened theirs
+    r.clock.advance(hours=2)
+    mark = len(r.fake.calls_to("views.publish"))
+    take(r, TQ, case.id, "confirm_information", CONFIRM)
+    assert published_to(r, TQ, mark) and not published_to(r, MKT, mark)
+    # the reporter opens Home later: built then, it shows the change
+    mine = home_lists(open_home(r, MKT))["Reported by you"]
+    assert case.ref in mine and "Deciding responsibility" in mine
+    # nine hours after its last visit, Technical Quality's Home is no longer pushed
+    r.clock.advance(hours=9)
+    mark = len(r.fake.calls_to("views.publish"))
+    take(
+        r,
+        TQ,
+        case.id,
+        "decide_responsibility",
+        {"party": "ours", "units": ["production"], "reason": "ours"},
+    )
+    assert case_now(r, case.id).status == "severity"
+    assert r.fake.calls_to("views.publish")[mark:] == []
 
 
 def test_home_pages_within_100_blocks_and_shows_more(running) -> None:

@@ -140,7 +140,7 @@ def test_the_sender_posts_every_waiting_card_before_the_thread_posts(database_ur
     shows in the channel before the history of any; each card and post exactly once."""
     from bot.app import build
     from tests.conftest import COMPLAINTS, make_settings
-    from tests.test_faults import file
+    from tests.test_faults import TQ, file
     from tests.test_security import NOW
 
     bot = build(
@@ -153,7 +153,9 @@ def test_the_sender_posts_every_waiting_card_before_the_thread_posts(database_ur
     )
     try:
         for i in range(20):
-            file(bot.desk, NOW, i)
+            # filed and confirmed: a card, then a thread post (the filing has none)
+            case = file(bot.desk, NOW, i)
+            bot.desk.take("confirm_information", case.id, TQ, NOW, {"category": "function"})
         bot.start_background()
         assert bot.sender.drain(timeout=120)
     finally:

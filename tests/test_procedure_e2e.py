@@ -77,7 +77,8 @@ def test_customer_fault_complaint_closes_as_not_ours(running) -> None:
     ]
     assert card_buttons(r, c) == ["step:reopen_case"]
     posts = thread_texts(r, c)
-    assert len(posts) == 4 and "mounting damage" in posts[2] and "close the case" in posts[3]
+    # one post per step (the card told of the filing)
+    assert len(posts) == 3 and "mounting damage" in posts[1] and "close the case" in posts[2]
 
 
 def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(running) -> None:
@@ -174,9 +175,15 @@ def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(runni
     approval = events(r, case.id)[10]
     assert approval.actor == MGR2 and "approved by U0MGR2" in approval.data["signature"]
     posts = thread_texts(r, c)
-    # one post per step, plus two uploads: the approved report, then the archive at closure
-    uploads = [m["files"] for m in r.fake.thread(COMPLAINTS, c.card_ts) if m.get("files")]
-    assert len(posts) == len(kinds) + 2
+    # one post per step (the card told of the filing); the approval's and the closure's
+    # posts are the comments of their uploads: the approved report, then the archive
+    thread = r.fake.thread(COMPLAINTS, c.card_ts)
+    uploads = [m["files"] for m in thread if m.get("files")]
+    assert len(posts) == len(kinds) - 1
+    approved, closed = [m["text"] for m in thread if m.get("files")]
+    assert f"<@{MGR2}> approved the improvement report" in approved
+    assert "version 2.2 as approved" in approved and f"<@{TQ}>" in approved
+    assert "closed" in closed.lower() and "Three lots in a row" in closed
     assert [[f["name"] for f in u] for u in uploads] == [
         ["CC-2026-0001-improvement-report-v2.2.pdf"],
         [
@@ -185,7 +192,7 @@ def test_severity_a_through_rejection_rework_approval_and_three_clean_lots(runni
             "CC-2026-0001-record.json",
         ],
     ]
-    assert "Why-why stops too early" in posts[7] and f"<@{PROD}>" in posts[7]
+    assert "Why-why stops too early" in posts[6] and f"<@{PROD}>" in posts[6]
     assert card_buttons(r, c) == ["step:reopen_case"]
 
 

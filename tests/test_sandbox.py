@@ -111,9 +111,11 @@ def test_intake_modal_shows_inline_errors_then_files_the_case(sandbox: Sandbox) 
     assert card["blocks"][0]["type"] == "header"
     assert card["blocks"][0]["text"]["text"].startswith("CC-2026-0001 · 深圳 <Shenzhen>")
     assert "step:confirm_information" in json.dumps(card["blocks"])
-    assert [r["text"] for r in card["replies"]] == ["CC-2026-0001: filed the complaint"]
-    # the reporter's confirmation arrives in their DM with the bot, nobody else's
-    assert "CC-2026-0001" in state["messages"][sandbox.slack.dm_of(MKT)][0]["text"]
+    # the card is the filing's one message: it @-mentions the reporter and Technical
+    # Quality; no thread post, no DM
+    assert f"<@{MKT}>" in json.dumps(card["blocks"]) and f"<@{TQ}>" in json.dumps(card["blocks"])
+    assert card["replies"] == []
+    assert state["messages"][sandbox.slack.dm_of(MKT)] == []
     assert page.state(TQ)["messages"][sandbox.slack.dm_of(TQ)] == []
 
 
@@ -177,7 +179,10 @@ def test_buttons_modals_home_and_thread_replies(sandbox: Sandbox) -> None:
     page.post("home", user=MGR)
     home = page.state(MGR)["home"]
     assert home["type"] == "home" and "Awaiting your approval" in json.dumps(home["blocks"])
-    # Technical Quality's Home was refreshed when the case changed, without being opened
+    # Technical Quality never opened its Home: the changes did not push one (issue 10,
+    # 7(d)); opened, it is built with the case in it
+    assert page.state(TQ)["home"] is None
+    page.post("home", user=TQ)
     tq_home = page.state(TQ)["home"]
     assert tq_home is not None and "CC-2026-0001" in json.dumps(tq_home["blocks"])
 

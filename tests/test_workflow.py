@@ -345,11 +345,10 @@ def test_every_change_queues_card_and_thread_in_the_same_transaction(desk: Desk)
             o.kind
             for o in s.scalars(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id))
         ]
-    # one card update waits for both changes: it renders the case as it is when sent
+    # one card update waits for both changes: it renders the case as it is when sent; the
+    # card tells Technical Quality and the reporter of the filing (no thread post, no DM)
     assert kinds == [
         "card_post",
-        "thread_post",
-        "confirm_reporter",
         "card_update",
         "thread_post",
         "thread_post",

@@ -51,7 +51,7 @@ def register(app: App, sv: Services) -> None:
         """A to-do for whoever opens the Home tab (bot/slack/home.py)."""
         if event.get("tab") != "home":
             return
-        home.publish(event["user"])
+        home.opened(event["user"])
 
     @app.action("home_more")
     def home_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

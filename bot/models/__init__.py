@@ -4,6 +4,7 @@ from bot.models.base import Base, UTCDateTime, make_engine, make_session_factory
 from bot.models.case import (
     Case,
     CaseEvent,
+    HomeVisit,
     LotCheck,
     ProcessedRequest,
     RefCounter,
@@ -21,6 +22,7 @@ __all__ = [
     "CaseDocument",
     "CaseEvent",
     "CaseFile",
+    "HomeVisit",
     "Inbox",
     "InboxStatus",
     "LotCheck",

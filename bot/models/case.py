@@ -260,6 +260,18 @@ class RefCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class HomeVisit(Base):
+    """When a person last opened the bot's Home tab (Slack's app_home_opened). A case's
+    change republishes the Home of the people concerned only while it is in use: opened
+    within HOME_LIVE_HOURS. Anyone else's Home is built fresh when they open it, so a
+    push to them would cost a Slack call that nobody sees (issue 10, 7(d))."""
+
+    __tablename__ = "home_visits"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ProcessedRequest(Base):
     """Identity of a Slack request already acted on (view id, event id, action), so a
     retry or a double click does not act twice."""

@@ -71,6 +71,11 @@ class Delivery:
     def _vm(self, case: Case, **kw: Any) -> dict[str, Any]:
         return case_view(case, self.desk.now(), **kw)
 
+    def _card(self, case: Case) -> dict[str, Any]:
+        """The card, its next owners @-mentioned (a role or unit as its people and groups)."""
+        vm = self._vm(case)
+        return card_blocks.case_card(vm, self.directory.mention_targets(vm["owners"]))
+
     def _permalink(self, case: Case) -> str | None:
         if not case.card_ts or not case.channel_id:
             return None
@@ -81,7 +86,7 @@ class Delivery:
         case = self._case(row)
         if case.card_ts:  # posted before a crash or a lost acknowledgement
             return {"ts": case.card_ts, "skipped": True}
-        msg = card_blocks.case_card(self._vm(case))
+        msg = self._card(case)
         resp = self.gateway.call(
             "chat.postMessage", channel=case.channel_id, **msg, unfurl_links=False
         )
@@ -92,7 +97,7 @@ class Delivery:
         case = self._case(row)
         if not case.card_ts:
             raise NoCard(case.ref)
-        msg = card_blocks.case_card(self._vm(case))
+        msg = self._card(case)
         self.gateway.call("chat.update", channel=case.channel_id, ts=case.card_ts, **msg)
         return {"ts": case.card_ts}
 
@@ -100,20 +105,28 @@ class Delivery:
         case = self._case(row)
         if not case.card_ts:
             raise NoCard(case.ref)
-        event = self.desk.get_event(int(row.payload.get("event_id") or 0))
-        if event is None:
+        msg = self.step_post(case, row.payload)
+        if msg is None:
             return {"skipped": "no such event"}
-        mentions = self.directory.mention_targets(row.payload.get("mention", []))
-        # the categories as configured (COMPLAINT_CATEGORIES), named in this language
-        names = category_names(self.directory.settings.categories)
-        labels = {**LABELS, "complaint_category": names}
-        msg = posts.thread_post(self._vm(case), event_view(event), mentions, labels)
         resp = self.gateway.call(
             "chat.postMessage", channel=case.channel_id, thread_ts=case.card_ts, **msg
         )
         return {"ts": resp.get("ts")}
 
+    def step_post(self, case: Case, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The thread post of the event `payload["event_id"]`, mentioning the payload's
+        targets (None if there is no such event)."""
+        event = self.desk.get_event(int(payload.get("event_id") or 0))
+        if event is None:
+            return None
+        mentions = self.directory.mention_targets(payload.get("mention", []))
+        # the categories as configured (COMPLAINT_CATEGORIES), named in this language
+        names = category_names(self.directory.settings.categories)
+        labels = {**LABELS, "complaint_category": names}
+        return posts.thread_post(self._vm(case), event_view(event), mentions, labels)
+
     def confirm_reporter(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:
+        """A row queued before 30 Nov 2026 (the card now tells the reporter)."""
         case = self._case(row)
         with self.personal(row.payload["user"]):
             msg = posts.reporter_confirmation(self._vm(case), self._permalink(case))

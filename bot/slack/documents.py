@@ -14,6 +14,7 @@ import logging
 from datetime import date
 from typing import Any
 
+from blocks import posts
 from blocks.stats import stats_text
 from blocks.text import escape
 from bot.i18n import _, use_locale
@@ -67,6 +68,10 @@ class Documents:
                 "whole record (timeline) as PDF, and as JSON.",
                 ref=escape(case.ref),
             )
+        if row.payload.get("event_id"):  # the step's thread post, with its files
+            post = self.delivery.step_post(case, row.payload)
+            if post is not None:
+                comment = posts.as_text(post) + "\n\n" + comment
         ids = self._send(row, done, kept, case.channel_id, case.card_ts, comment)
         for (doc_id, _f), fid in zip(kept, ids, strict=False):
             self.desk.document_uploaded(doc_id, fid)

@@ -22,7 +22,7 @@ from bot.slack.delivery import Delivery, NoCard
 from bot.slack.gateway import classify
 from bot.workflow import clocks as wc
 from bot.workflow import steps as st
-from bot.workflow import todo
+from bot.workflow import todo, turns
 from bot.workflow.roles import Actor, Role
 from bot.workflow.view import case_view
 
@@ -110,6 +110,17 @@ class Home:
     def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
         self.gateway.call("views.publish", user_id=user_id, view=self.view(user_id, pages))
 
+    def opened(self, user_id: str) -> None:
+        """`user_id` opened the Home tab: publish it, and keep it refreshed while in use."""
+        with self.desk.transaction() as s:
+            turns.home_opened(s, user_id, self.desk.now())
+        self.publish(user_id)
+
+    def in_use(self, users: list[str]) -> set[str]:
+        """Those of `users` whose Home is in use (opened within HOME_LIVE_HOURS)."""
+        with self.desk.readers() as s:
+            return turns.homes_in_use(s, users, self.desk.now(), self.desk.settings.home_live_hours)
+
     def list_reply(self, user_id: str, query: str) -> dict[str, Any]:
         """`/complaint list [all|overdue|A|<customer>]` for one person, in their language."""
         actor = self.directory.actor(user_id)
@@ -144,11 +155,15 @@ class PeopleDelivery:
             users |= self.delivery.directory.role_members(target)
         return sorted(users)
 
-    def _each(self, row: Outbox, done: dict[str, Any], send: Any) -> dict[str, Any]:
-        """Call `send(user)` for each person behind the row's targets; a retry skips those
-        already done (the sender saves progress after each one)."""
+    def _each(
+        self, row: Outbox, done: dict[str, Any], send: Any, users: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Call `send(user)` for each person behind the row's targets (or `users`); a
+        retry skips those already done (the sender saves progress after each one)."""
         sent = list(done.get("sent", []))
-        for uid in self._users(list(row.payload.get("to") or [])):
+        if users is None:
+            users = self._users(list(row.payload.get("to") or []))
+        for uid in users:
             if uid in sent:
                 continue
             send(uid)
@@ -162,6 +177,9 @@ class PeopleDelivery:
         deactivated account) is skipped, not the whole row; a rate limit or an outage is
         retried like any delivery."""
         home = self.home
+        # only the Homes in use: anyone else's is built when they open it (turns.py)
+        concerned = self._users(list(row.payload.get("to") or []))
+        live = home.in_use(concerned)
 
         def publish(uid: str) -> None:
             try:
@@ -171,7 +189,7 @@ class PeopleDelivery:
                     raise
                 log.warning("Home of %s not refreshed: %s", uid, classify(exc).error)
 
-        return self._each(row, done, publish)
+        return self._each(row, done, publish, [u for u in concerned if u in live])
 
     def _case(self, row: Outbox) -> tuple[Case, dict[str, Any]]:
         assert row.case_id is not None

@@ -199,7 +199,7 @@ class DeskBase:
     def file_complaint(
         self, complaint: Complaint, actor: Actor, now: datetime, *, request_key: str | None = None
     ) -> Case:
-        """Store a new case and queue its card, thread and the reporter's confirmation.
+        """Store a new case and queue its card (which tells Technical Quality and the reporter).
 
         `request_key` (the modal's view id) makes a resubmitted or retried view a no-op:
         the existing case is returned instead of a second one."""
@@ -236,17 +236,16 @@ class DeskBase:
             data = {**filed_event(complaint), "request": request_key}
             ev = self._event(s, case, actor, "filed", data, now, step=1)
             record_files(s, case, case.evidence, actor.user_id, now, "intake")
+            # The card is the filing's one message: it @-mentions Technical Quality (the
+            # next owners) and the reporter ("Reported by"), and shows what was filed, so
+            # there is no first thread post and no confirmation DM (issue 10, 7(d)).
             effects.enqueue(s, kind="card_post", now=now, case=case)
-            mention = ["role:quality", f"user:{actor.user_id}"]
             if actor.has(Role.QUALITY) and not actor.has(Role.MARKETING):
                 # issue 12(3d), procedure 5.1.2: Technical Quality heard it first, so
                 # Marketing (the customer's contact window) is told at once
-                mention.append("role:marketing")
                 effects.direct_message(
                     s, case, now, to=["role:marketing"], message="quality_filed", event_id=ev.id
                 )
-            effects.thread_post(s, case, now, event_id=ev.id, mention=mention)
-            effects.enqueue(s, kind="confirm_reporter", now=now, case=case, user=actor.user_id)
             if case.urgent:
                 for channel in self.alert_channels():
                     effects.channel_alert(s, case, now, channel=channel, alert="urgent")

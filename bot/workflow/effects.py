@@ -101,10 +101,29 @@ def channel_alert(
     )
 
 
-def upload(s: Session, case: Case, now: datetime, *, what: str, version: str) -> None:
+def upload(
+    s: Session,
+    case: Case,
+    now: datetime,
+    *,
+    what: str,
+    version: str,
+    event_id: int | None = None,
+    mention: list[str] | None = None,
+) -> None:
     """Make a document and upload it into the case thread: "report" at approval, "archive"
-    at closure. In the case's lane, so it follows the thread post of the same step."""
-    enqueue(s, kind="upload", now=now, case=case, what=what, version=version)
+    at closure. In the case's lane, so it follows the card update of the same step; the
+    step's thread post (event `event_id`, mentioning `mention`) is the upload's comment."""
+    enqueue(
+        s,
+        kind="upload",
+        now=now,
+        case=case,
+        what=what,
+        version=version,
+        event_id=event_id,
+        mention=mention or [],
+    )
 
 
 def send_file(s: Session, now: datetime, *, user: str, what: str, **params: Any) -> None:

@@ -68,7 +68,9 @@ class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
             event = {**move.data, "from": before, "to": new_status.value}
             ev = self._event(s, case, actor, name, event, now, step=case.step)
             effects.card_update(s, case, now)
-            effects.thread_post(s, case, now, event_id=ev.id, mention=owners(case))
+            if not UPLOADS & set(step.effects):
+                # a step that uploads a document posts in the thread with it (_upload)
+                effects.thread_post(s, case, now, event_id=ev.id, mention=owners(case))
             for effect in step.effects:
                 EFFECTS[effect](self, s, case, ev, now)
             self._after_change(s, case, now)
@@ -290,11 +292,24 @@ def _ask_approval(desk: Desk, s: Session, case: Case, ev: CaseEvent, now: dateti
         )
 
 
+# Steps whose thread post is the upload's comment: the report at approval, the archive at
+# closure go into the thread as one message with the step's post, not two (issue 10, 7(d)).
+UPLOADS = frozenset({st.Effect.UPLOAD_REPORT, st.Effect.UPLOAD_ARCHIVE})
+
+
 def _upload(what: str) -> Callable[[Desk, Session, Case, CaseEvent, datetime], None]:
     def upload(desk: Desk, s: Session, case: Case, ev: CaseEvent, now: datetime) -> None:
         # made and sent by the worker after this commit; the records are kept
-        # (bot/models/records.py)
-        effects.upload(s, case, now, what=what, version=st.report_version(case))
+        # (bot/models/records.py). The step's thread post rides along as the comment.
+        effects.upload(
+            s,
+            case,
+            now,
+            what=what,
+            version=st.report_version(case),
+            event_id=ev.id,
+            mention=owners(case),
+        )
 
     return upload
 

@@ -9,7 +9,9 @@ when it was last opened. So when a case moves, inside the step's own transaction
 - the reporter gets a direct message with the outcome when the case closes (unless they
   closed it themselves);
 - the Home tabs of the people concerned (the owners before and after, the reporter, the
-  corrective action's owner) are refreshed through the outbox.
+  corrective action's owner) are refreshed through the outbox: at delivery, those of them
+  whose Home is in use (opened within HOME_LIVE_HOURS, `homes_in_use`); anyone else's
+  Home is built when they open it.
 
 All of it is outbox rows, so it is sent after the commit, paced and retried like every
 other Slack effect, and never if the step rolls back.
@@ -17,12 +19,13 @@ other Slack effect, and never if the step rolls back.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Case, Outbox, OutboxStatus, Status
+from bot.models import Case, HomeVisit, Outbox, OutboxStatus, Status
 from bot.workflow import effects
 from bot.workflow.clocks import action_owners, targets_for
 
@@ -92,3 +95,31 @@ def refresh_homes(s: Session, targets: list[str], now: datetime) -> None:
                 waiting.payload = {**(waiting.payload or {}), "to": merged}
             return
     effects.enqueue(s, kind="home_refresh", now=now, lane=HOME_LANE, to=targets)
+
+
+def home_opened(s: Session, user_id: str, now: datetime) -> None:
+    """Record that `user_id` opened the Home tab now (Slack's app_home_opened)."""
+    done = s.execute(
+        update(HomeVisit).where(HomeVisit.user_id == user_id).values(opened_at=now)
+    ).rowcount
+    if done:
+        return
+    try:
+        with s.begin_nested():  # two first visits at once: the loser updates
+            s.add(HomeVisit(user_id=user_id, opened_at=now))
+    except IntegrityError:
+        s.execute(update(HomeVisit).where(HomeVisit.user_id == user_id).values(opened_at=now))
+
+
+def homes_in_use(s: Session, users: list[str], now: datetime, hours: float) -> set[str]:
+    """Those of `users` who opened their Home within `hours` of `now`."""
+    if not users or hours <= 0:
+        return set()
+    since = now - timedelta(hours=hours)
+    return set(
+        s.scalars(
+            select(HomeVisit.user_id).where(
+                HomeVisit.user_id.in_(users), HomeVisit.opened_at >= since
+            )
+        )
+    )

@@ -86,6 +86,9 @@ class Case(Base):
         # issue 14: KPIs by period, the recurrence search, linked complaints (0007)
         Index("ix_cases_received", "received_at"),
         Index("ix_cases_customer_product", "customer", "product"),
+        # the recurrence search's newest cases of a customer, of a product (issue 10, 7(b))
+        Index("ix_cases_customer_id", "customer", "id"),
+        Index("ix_cases_product_id", "product", "id"),
         Index("ix_cases_linked", "linked_to_id"),
     )
 

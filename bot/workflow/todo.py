@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from bot.models import Case, Status
 from bot.workflow import steps as st
@@ -100,8 +101,29 @@ def _item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:
     )
 
 
+# what a to-do never shows or needs: left in the database (reading one raises), so that a
+# Home over thousands of open cases does not decode their texts and JSON (issue 10, 7(e))
+_NOT_NEEDED = (
+    Case.customer_contact,
+    Case.description,
+    Case.evidence,
+    Case.notes,
+    Case.delivery_error,
+    Case.responsibility_reason,
+    Case.recurrence,
+    Case.lots,
+    Case.received_via,
+)
+
+
 def open_cases(session: Any, limit: int = SCAN) -> list[Case]:
-    q = select(Case).where(Case.is_open.is_(True)).order_by(Case.id.desc()).limit(limit)
+    q = (
+        select(Case)
+        .options(*(defer(c, raiseload=True) for c in _NOT_NEEDED))
+        .where(Case.is_open.is_(True))
+        .order_by(Case.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(q))
 
 

@@ -94,6 +94,7 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
         out["cpu_user_ms"] = int(int(fields[11]) * 1000 / ticks)
         out["cpu_sys_ms"] = int(int(fields[12]) * 1000 / ticks)
         out["cpu_ms"] = out["cpu_user_ms"] + out["cpu_sys_ms"]
+        out["nice"] = int(fields[16])  # the bot's worker runs at nice 10
     except (OSError, ValueError, IndexError):
         pass
     return out

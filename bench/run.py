@@ -908,12 +908,17 @@ def print_database(r: dict[str, Any]) -> None:
     s0, s1 = r.get("bot_start", {}), r.get("bot_end", {})
 
     def procs(st: dict[str, Any]) -> str:
-        return ", ".join(
-            f"{p['VmRSS'] / 1024:.1f}/{p['Pss'] / 1024:.1f}" for p in st.get("processes", [])
-        )
+        """RSS/PSS of each process, named: the first is the supervisor, the niced one the
+        worker (before 30 Nov the list was printed as supervisor, worker, web, but came in
+        the order supervisor, web, worker)."""
+        out = []
+        for i, p in enumerate(st.get("processes", [])):
+            name = "supervisor" if i == 0 else "worker" if p.get("nice", 0) > 0 else "web"
+            out.append(f"{name} {p['VmRSS'] / 1024:.1f}/{p['Pss'] / 1024:.1f}")
+        return ", ".join(out)
 
     print(
-        f"bot memory (supervisor, worker, web): PSS {s0.get('Pss', 0) / 1024:.1f} MB at start, "
+        f"bot memory (supervisor, web, worker): PSS {s0.get('Pss', 0) / 1024:.1f} MB at start, "
         f"{s1.get('Pss', 0) / 1024:.1f} MB after the run; RSS summed "
         f"{s1.get('VmRSS', 0) / 1024:.1f} MB; per process RSS/PSS MB after the run "
         f"[{procs(s1)}], highest VmHWM {s1.get('VmHWM_max', 0) / 1024:.1f} MB; floor "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -222,12 +222,21 @@ def _insert(session: Session, planned: Iterable[Planned], now: datetime) -> int:
     return session.connection().execute(stmt, rows).rowcount or 0
 
 
+def still_pending() -> Any:
+    """`status = 'pending'` for a query that names its reminders by id: written so that
+    SQLite cannot answer it from the (status, due_at) index. Given `id IN (…) AND status =
+    'pending'` it walked every pending reminder (44k at 100k cases: 5–250 ms a step, issue
+    10) instead of looking the ids up; PostgreSQL's planner, with statistics, was not
+    misled. An `id = ?` alone is looked up by key either way."""
+    return func.coalesce(Reminder.status, "") == PENDING
+
+
 def _cancel(session: Session, ids: list[int], now: datetime, by: str) -> int:
     if not ids:
         return 0
     res = session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .where(Reminder.id.in_(ids), still_pending())
         .values(status=CANCELLED, done_at=now, done_by=by[:64])
         .execution_options(synchronize_session=False)
     )

@@ -43,6 +43,7 @@ from bot.workflow.reminders_plan import (
     next_digest,
     plan_severity_repeat,
     severity_repeats,
+    still_pending,
 )
 from bot.workflow.steps import STATUS_LABEL
 from bot.workflow.view import owners
@@ -240,7 +241,7 @@ def _claim_many(s: Session, ids: list[int], now: datetime, worker: str, status: 
         return set()
     res = s.execute(
         update(Reminder)
-        .where(Reminder.id.in_(ids), Reminder.status == PENDING)
+        .where(Reminder.id.in_(ids), still_pending())
         .values(status=status, done_at=now, done_by=worker)
         .returning(Reminder.id)
         .execution_options(synchronize_session=False)
@@ -277,7 +278,7 @@ def _fire_all_locked(
     rows = s.execute(
         select(Reminder.id, Reminder.case_id, Reminder.kind, Reminder.due_at, Reminder.data)
         .where(
-            Reminder.status == PENDING,
+            still_pending(),
             or_(
                 Reminder.id.in_(ids),
                 and_(Reminder.case_id.in_(list(cases)), Reminder.due_at <= now),

@@ -125,7 +125,8 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
         ids.update(s.scalars(q.order_by(newest)))
     cache = _grams_of(s)
     kept = cache.codes
-    codes = {cid: kept[cid] for cid in ids if cid in kept}
+    # .get: another thread's put may drop an old entry between a test and a read
+    codes = {cid: c for cid in ids if (c := kept.get(cid)) is not None}
     missing = sorted(ids - codes.keys())
     text = func.substr(Case.description, 1, TEXT)
     for i in range(0, len(missing), 500):

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from bot.config import SettingsError, load_settings
 from bot.db import migrate, schema_status
@@ -223,3 +225,35 @@ def test_run_in_one_process_when_asked(tmp_path, slack) -> None:
         out = _stop(proc, log_path)
     assert proc.returncode == 0, out
     assert "worker process" not in out and "stopping" in out
+
+
+def test_a_stopped_bot_leaves_no_descriptor_open(tmp_path, slack) -> None:
+    """A bot that stops closes what it opened: its kept-alive connections to Slack (in
+    every thread that made a call) and its SQLite writer-lock file. Both used to stay open,
+    a few per bot, until a long test run passed select()'s limit of 1024 descriptors."""
+    import gc
+
+    from bot.app import build
+    from tests.conftest import make_settings
+
+    def open_fds() -> int:
+        gc.collect()
+        return len(os.listdir("/proc/self/fd"))
+
+    def one(i: int) -> None:
+        bot = build(make_settings(f"sqlite:///{tmp_path / f'd{i}.sqlite3'}", slack.url))
+        calls = [threading.Thread(target=bot.gateway.call, args=("auth.test",)) for _ in range(3)]
+        for t in calls:
+            t.start()
+        for t in calls:
+            t.join(10)
+        bot.desk.count_cases()  # a transaction: the writer lock file is opened
+        with bot.desk.transaction() as s:
+            s.execute(text("select 1"))
+        bot.stop()
+
+    one(0)  # imports, caches and the fake's first threads
+    before = open_fds()
+    for i in range(1, 6):
+        one(i)
+    assert open_fds() - before <= 2, os.listdir("/proc/self/fd")

@@ -6,6 +6,7 @@ differences that matter (write locking, time zones) are handled here once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -193,6 +194,9 @@ class WriterLock:
             if self._pid != os.getpid():
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
                 self._pid = os.getpid()
+                # closed with the lock (an engine disposed of, a test's database): the
+                # descriptor was kept for ever, and a test run reached select()'s 1024
+                weakref.finalize(self, _close_in, self._fd, self._pid)
             fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks without the GIL, wakes on unlock
         except BaseException:
             self._thread.release()
@@ -203,6 +207,14 @@ class WriterLock:
         if self.path is not None and self._fd is not None and self._pid == os.getpid():
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread.release()
+
+
+def _close_in(fd: int, pid: int) -> None:
+    """Close a lock file's descriptor in the process that opened it (a forked child keeps
+    its copy: closing it there would not matter, and the parent's stays)."""
+    if os.getpid() == pid:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 _writer_locks: weakref.WeakSet[WriterLock] = weakref.WeakSet()

@@ -8,6 +8,7 @@ import random
 import ssl
 import threading
 import urllib.request
+import weakref
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
 from typing import Any
@@ -53,6 +54,13 @@ class KeepAliveWebClient(WebClient):
         super().__init__(*args, **kwargs)
         self._conns = threading.local()
         self._context: ssl.SSLContext | None = None
+        # every connection opened, in any thread, so that stopping can close them all
+        self._opened: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
+
+    def close_all(self) -> None:
+        """Close the kept-alive connections of every thread (the bot is stopping)."""
+        for conn in list(self._opened):
+            conn.close()
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         parts = urlsplit(url)
@@ -94,8 +102,13 @@ class KeepAliveWebClient(WebClient):
         if scheme == "https":
             if self._context is None:  # loading the CA bundle once, not per connection
                 self._context = self.ssl or ssl.create_default_context()
-            return HTTPSConnection(host, port, timeout=self.timeout, context=self._context)
-        return HTTPConnection(host, port, timeout=self.timeout)
+            conn: HTTPConnection = HTTPSConnection(
+                host, port, timeout=self.timeout, context=self._context
+            )
+        else:
+            conn = HTTPConnection(host, port, timeout=self.timeout)
+        self._opened.add(conn)
+        return conn
 
 
 _STALE = (RemoteDisconnected, ConnectionResetError, BrokenPipeError)

@@ -184,7 +184,7 @@ class Bot:
         from bot.records import isolated
 
         isolated.close()  # the helper that makes PDF/XLSX files, if one is running
-        self.gateway.client.close_all()  # kept-alive connections to Slack, every thread's
+        self.gateway.client.disconnect()  # kept-alive connections to Slack, every thread's
         self.engine.dispose()
 
 

@@ -57,7 +57,7 @@ class KeepAliveWebClient(WebClient):
         # every connection opened, in any thread, so that stopping can close them all
         self._opened: weakref.WeakSet[HTTPConnection] = weakref.WeakSet()
 
-    def close_all(self) -> None:
+    def disconnect(self) -> None:
         """Close the kept-alive connections of every thread (the bot is stopping)."""
         for conn in list(self._opened):
             conn.close()

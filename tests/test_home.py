@@ -7,6 +7,9 @@ import json
 import time
 from typing import Any
 
+from sqlalchemy import select
+
+from bot.models import Outbox
 from bot.sandbox.fakeslack import validate_view
 from tests.conftest import MGR, MKT, OUTSIDER, PROD, TQ, TQ2, Running
 from tests.procedure import CONFIRM, case_now, take, walk_to_approval
@@ -177,6 +180,10 @@ def test_a_home_nobody_has_open_is_not_published(running) -> None:
     (8 by default); anyone else's is built when they open it, with the change in it."""
     r = running
     case = file_complaint(r)
+    # nobody has opened their Home yet: no refresh is even queued
+    with r.desk.readers() as s:
+        kinds = list(s.scalars(select(Outbox.kind)))
+    assert "card_post" in kinds and "home_refresh" not in kinds
     open_home(r, TQ)  # Technical Quality's Home is in use; the reporter never opened theirs
     r.clock.advance(hours=2)
     mark = len(r.fake.calls_to("views.publish"))
@@ -197,6 +204,36 @@ def test_a_home_nobody_has_open_is_not_published(running) -> None:
     )
     assert case_now(r, case.id).status == "severity"
     assert r.fake.calls_to("views.publish")[mark:] == []
+
+
+def test_clicks_on_the_tab_while_a_home_is_built_are_answered_by_one_build(running) -> None:
+    """Issue 10, 7(e): Slack sends `app_home_opened` at every click on the tab. One Home
+    is built at a time in a process, and asks for the same Home made while one waits are
+    answered by that build, which reads after them: five quick clicks, one publish, and it
+    shows the case filed just before."""
+    from bot.slack import home
+
+    r = running
+    case = file_complaint(r)
+    mark = len(r.fake.calls_to("views.publish"))
+    listeners = r.bot.listeners
+    assert listeners is not None
+    with home._BUILDING:  # another Home is being built
+        for _ in range(5):
+            event = {"type": "app_home_opened", "user": TQ, "tab": "home", "channel": "D0TQ"}
+            assert r.client.event(event).status == 200
+        # the first click waits for the build; the four after it are left to that one
+        deadline = time.monotonic() + 10
+        while listeners._running != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert listeners._running == 1
+        assert published_to(r, TQ, mark) == []
+    r.bot.wait_idle()
+    r.settle()
+    (view,) = published_to(r, TQ, mark)
+    assert case.ref in home_lists(view)["Waiting for you"]
+    # a click after that build is a new ask: built and published again
+    assert open_home(r, TQ) is not None
 
 
 def test_home_pages_within_100_blocks_and_shows_more(running) -> None:

@@ -59,7 +59,7 @@ def register(app: App, sv: Services) -> None:
         ack()
         name, _, count = str(action.get("value") or "").partition(":")
         pages = {name: min(int(count), 500)} if count.isdigit() else None
-        home.publish(body["user"]["id"], pages)
+        home.publish(body["user"]["id"], pages, merge=True)
 
     @app.action("home_new_complaint")
     def home_new_complaint(ack: Ack, body: dict[str, Any]) -> None:

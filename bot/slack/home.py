@@ -11,6 +11,7 @@ one row, so each person's Home is published once per burst.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,16 @@ from bot.workflow.view import case_view
 log = logging.getLogger(__name__)
 
 KINDS = ("home_refresh", "turn_dm", "outcome_dm", "clock_thread", "clock_dm")
+
+# One Home is built at a time in a process: a build holds the newest open cases in memory
+# (2,000 at most, some 10 MB at 100k cases), and Slack sends `app_home_opened` on every
+# click on the tab. Ten clicks used to build ten Homes at once on ten listener threads,
+# and the web process kept 30-40 MB of it (issue 10, 7(e)).
+_BUILDING = threading.Lock()
+# the Homes asked for while one is built and not yet started: a later ask for the same
+# Home (person and pages) is answered by the waiting build, which reads after it
+_QUEUED: set[tuple[str, tuple[tuple[str, int], ...]]] = set()
+_QUEUED_GUARD = threading.Lock()
 
 
 class Home:
@@ -107,14 +118,35 @@ class Home:
         with use_locale(self.directory.locale(user_id)):
             return home_blocks.home_view(lists, can_file=can_file, pages=pages)
 
-    def publish(self, user_id: str, pages: dict[str, int] | None = None) -> None:
-        self.gateway.call("views.publish", user_id=user_id, view=self.view(user_id, pages))
+    def publish(
+        self, user_id: str, pages: dict[str, int] | None = None, *, merge: bool = False
+    ) -> None:
+        """Build the Home (one build at a time in this process) and publish it. With
+        `merge`, an ask made while the same Home waits to be built is left to that build,
+        which starts later and so shows everything this ask would have shown."""
+        key = (user_id, tuple(sorted((pages or {}).items())))
+        if merge:
+            with _QUEUED_GUARD:
+                if key in _QUEUED:
+                    return
+                _QUEUED.add(key)
+        try:
+            with _BUILDING:
+                if merge:
+                    with _QUEUED_GUARD:
+                        _QUEUED.discard(key)
+                view = self.view(user_id, pages)
+        finally:
+            if merge:
+                with _QUEUED_GUARD:
+                    _QUEUED.discard(key)
+        self.gateway.call("views.publish", user_id=user_id, view=view)
 
     def opened(self, user_id: str) -> None:
         """`user_id` opened the Home tab: publish it, and keep it refreshed while in use."""
         with self.desk.transaction() as s:
             turns.home_opened(s, user_id, self.desk.now())
-        self.publish(user_id)
+        self.publish(user_id, merge=True)
 
     def in_use(self, users: list[str]) -> set[str]:
         """Those of `users` whose Home is in use (opened within HOME_LIVE_HOURS)."""

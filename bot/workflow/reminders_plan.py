@@ -267,7 +267,7 @@ def schedule_reminders(
         with session.begin_nested():
             moved = clocks.sync_clock(case, now, settings, calendar)
             _sync(session, case, now, settings, calendar)
-            turns.tell_people(session, case, moved, now)
+            turns.tell_people(session, case, moved, now, settings.home_live_hours)
     except Exception:
         log.exception("could not schedule reminders for case %s", case.id)
 

@@ -321,7 +321,7 @@ def _fire_all_locked(
         if kind == OVERDUE:
             names = {str(d.get("deadline")) for _, d in members}
             owed = [t for n in sorted(names) for t in clocks.clock_owners(cases[case_id], n)]
-            turns.refresh_homes(s, owed, now)
+            turns.refresh_homes(s, owed, now, desk.settings.home_live_hours)
         if kind in DEADLINE_KINDS and family != "reply":
             result.outbox += _clock_effects(desk, s, cases[case_id], kind, members, now)
             continue

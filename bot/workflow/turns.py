@@ -36,9 +36,16 @@ HOME_LANE = "home"
 HOME_TARGETS = 200
 
 
-def tell_people(s: Session, case: Case, moved: tuple[bool, Status | None], now: datetime) -> None:
+def tell_people(
+    s: Session,
+    case: Case,
+    moved: tuple[bool, Status | None],
+    now: datetime,
+    live_hours: float = 8.0,
+) -> None:
     """The DMs and Home refreshes of a move (`moved` = (whether the case moved since its
-    clock was last set, the status it moved from — None for a new case))."""
+    clock was last set, the status it moved from — None for a new case)); `live_hours` is
+    HOME_LIVE_HOURS."""
     did_move, before = moved
     if not did_move:
         return
@@ -62,17 +69,28 @@ def tell_people(s: Session, case: Case, moved: tuple[bool, Status | None], now: 
         effects.enqueue(s, kind="outcome_dm", now=now, case=case, to=[f"user:{case.reporter_id}"])
     concerned = [*before_targets, *now_targets, f"user:{case.reporter_id}"]
     concerned += [f"user:{owner}" for owner in sorted(action_owners(case))]
-    refresh_homes(s, concerned, now)
+    refresh_homes(s, concerned, now, live_hours)
 
 
-def refresh_homes(s: Session, targets: list[str], now: datetime) -> None:
+def any_home_in_use(s: Session, now: datetime, hours: float) -> bool:
+    """Whether anyone opened their Home within `hours` of `now`."""
+    if hours <= 0:
+        return False
+    since = now - timedelta(hours=hours)
+    seen = select(HomeVisit.user_id).where(HomeVisit.opened_at >= since).limit(1)
+    return s.scalar(seen) is not None
+
+
+def refresh_homes(s: Session, targets: list[str], now: datetime, live_hours: float = 8.0) -> None:
     """Queue a Home refresh for `targets`, merged into a refresh still waiting unclaimed in
     the lane, so a burst of changes republishes each person's Home once, not per change.
+    Nothing is queued while nobody has their Home in use (opened within `live_hours`):
+    whoever opens it later gets it built then, and the sender is spared a row per change.
 
     The waiting row is locked until this transaction commits (as `effects.card_update`
     does), so the sender cannot take it before the merge is in."""
     targets = list(dict.fromkeys(t for t in targets if t and not t.endswith(":")))
-    if not targets:
+    if not targets or not any_home_in_use(s, now, live_hours):
         return
     waiting = s.scalar(
         select(Outbox)

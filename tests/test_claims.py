@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, select
 
 from bot.app import Bot, build
 from bot.models import Inbox, Outbox, OutboxStatus
@@ -24,7 +24,7 @@ from bot.models.base import READ_ONLY
 from bot.models.leases import LEASE_SECONDS
 from bot.sandbox.fakeslack import FakeSlack
 from bot.slack.outbox import OutboxSender
-from bot.workflow import Actor, Role, validate_intake
+from bot.workflow import Actor, Role, turns, validate_intake
 from bot.workflow.inbox import Request
 from tests.conftest import COMPLAINTS, MKT, make_settings
 from tests.test_workflow import FORM
@@ -115,6 +115,8 @@ def test_two_senders_racing_for_one_row_deliver_it_once(
     two_bots: tuple[Bot, Bot], slack: FakeSlack
 ) -> None:
     a, b = two_bots
+    with a.desk.transaction() as s:  # a Home in use: its refresh is a second lane
+        turns.home_opened(s, MKT, NOW)
     file_one(a)
     heads = a.sender.heads()
     assert heads and [h.id for h in heads] == [h.id for h in b.sender.heads()]  # both free
@@ -179,35 +181,48 @@ def accept(bot: Bot, key: str) -> None:
     )
 
 
+def take(bot: Bot, req: Request) -> bool:
+    """What a worker does with a request it read: claim it, do it (nothing, here) and
+    record it done, in one transaction."""
+    with bot.desk.transaction() as s:
+        if not bot.desk.inbox.take_in(s, req):
+            return False
+        bot.desk.inbox.finish_in(s, req, "done")
+        return True
+
+
 def test_two_workers_racing_for_one_request_get_it_once(two_bots: tuple[Bot, Bot]) -> None:
     a, b = two_bots
     accept(a, "action:U0MKT1:1.1:t1")
     barrier = threading.Barrier(2, timeout=RACE_TIMEOUT)
     for bot in (a, b):
         hold_after_first_read(engine_of(bot), barrier)
-    got = race(a.desk.inbox.next_request, b.desk.inbox.next_request)
-    won = [r for r in got if r is not None]
-    assert len(won) == 1 and isinstance(won[0], Request)
-    assert won[0].key == "action:U0MKT1:1.1:t1"
-    # and neither gets it again while the claim holds
-    assert a.desk.inbox.next_request() is None and b.desk.inbox.next_request() is None
-    a.desk.inbox.finish_request(won[0], "done")  # (an unfinished request keeps stop() waiting)
+
+    def work(bot: Bot) -> bool:
+        (req,) = bot.desk.inbox.heads()  # both see it pending, then both try to take it
+        return take(bot, req)
+
+    got = race(lambda: work(a), lambda: work(b))
+    assert sorted(got) == [False, True]
+    with a.desk.readers() as s:
+        (row,) = s.scalars(select(Inbox)).all()
+    assert row.status == "done" and row.attempts == 1 and row.claimed_by is None
+    # and neither sees it again
+    assert a.desk.inbox.heads() == [] and b.desk.inbox.heads() == []
 
 
-def test_an_expired_inbox_claim_is_taken_over(two_bots: tuple[Bot, Bot]) -> None:
+def test_a_worker_that_dies_doing_a_request_leaves_it_to_another(
+    two_bots: tuple[Bot, Bot],
+) -> None:
+    """The claim is made in the transaction that does the request: a worker that dies in
+    it (its transaction rolls back) leaves no claim to wait out."""
     a, b = two_bots
     accept(a, "action:U0MKT1:2.2:t2")
-    first = a.desk.inbox.next_request()  # then this worker's process dies
-    assert first is not None
-    assert b.desk.inbox.next_request() is None
-    # the claim runs out: the inbox takes the wall clock, so its end is moved instead
-    with b.desk.sessions() as s, s.begin():
-        s.execute(
-            update(Inbox)
-            .where(Inbox.id == first.id)
-            .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
-        )
-    again = b.desk.inbox.next_request()
-    assert again is not None and again.id == first.id and again.key == first.key
-    assert a.desk.inbox.next_request() is None
-    b.desk.inbox.finish_request(again, "done")
+    (first,) = a.desk.inbox.heads()
+    with pytest.raises(RuntimeError), a.desk.transaction() as s:
+        assert a.desk.inbox.take_in(s, first)
+        raise RuntimeError("the process dies here")
+    (again,) = b.desk.inbox.heads()
+    assert again.id == first.id and again.key == first.key
+    assert take(b, again)
+    assert a.desk.inbox.heads() == [] and not take(a, first)

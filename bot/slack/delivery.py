@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from blocks import card as card_blocks
 from blocks import posts, scope
 from bot.i18n import use_locale
@@ -56,6 +58,14 @@ class Delivery:
         with use_locale(self.directory.settings.language):
             return self.kinds[row.kind](row, dict(row.result or {}))
 
+    def on_sent(self, s: Session, row: Outbox, result: dict[str, Any]) -> None:
+        """What a delivered row changes in the record, in the transaction that records it
+        sent (bot/slack/outbox.py): a new card's ts, kept with its case. One transaction,
+        not two; a crash before it commits leaves the row to be tried again, and the
+        retry finds the card already in the channel (bot/slack/pacing.py) and keeps it."""
+        if row.kind == "card_post" and row.case_id is not None and not result.get("skipped"):
+            self.desk.record_card_in(s, row.case_id, result["channel"], result["ts"])
+
     def personal(self, user_id: str) -> Any:
         """`with delivery.personal(uid):` renders a DM in that person's language."""
         return use_locale(self.directory.locale(user_id))
@@ -90,7 +100,7 @@ class Delivery:
         resp = self.gateway.call(
             "chat.postMessage", channel=case.channel_id, **msg, unfurl_links=False
         )
-        self.desk.record_card(case.id, resp["channel"], resp["ts"])
+        # the card's ts is kept with the case by `on_sent`, as the row is recorded sent
         return {"ts": resp["ts"], "channel": resp["channel"]}
 
     def card_update(self, row: Outbox, done: dict[str, Any]) -> dict[str, Any]:

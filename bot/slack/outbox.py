@@ -213,7 +213,9 @@ class OutboxSender(PollingLoop):
                 done, following = self._deliver(current, claim_next=more)
                 if not done or not more:
                     break
-                current = following or self._next_in_lane(lane)
+                # the lane's next row was looked for in the transaction that recorded
+                # this one: None means there is none due (a later one wakes the sender)
+                current = following
         except Exception:
             log.exception("outbox lane %s crashed", lane)
         finally:
@@ -224,10 +226,6 @@ class OutboxSender(PollingLoop):
     def _card_waiting(self, lane: str) -> bool:
         with self.readers() as s:
             return s.execute(_CARD_WAITING, {"lane": lane, "now": self.clock()}).first() is not None
-
-    def _next_in_lane(self, lane: str) -> Outbox | None:
-        with self.sessions() as s, s.begin():
-            return self._claim_next_in(s, lane)
 
     def _claim_next_in(self, s: Session, lane: str) -> Outbox | None:
         now = self.clock()
@@ -251,8 +249,9 @@ class OutboxSender(PollingLoop):
             with self.delivery.gateway.attempt(row.id, unknown, row.kind):  # type: ignore[attr-defined]
                 result = self.delivery.deliver(row)  # posts wait for their channel
         except NoCard as exc:
-            self._finish(row, failed=f"no card to post under ({exc})")
-            return True, None
+            return True, self._finish(
+                row, failed=f"no card to post under ({exc})", claim_next=claim_next
+            )
         except Exception as exc:  # noqa: BLE001 - classified below
             failure = classify(exc)
             if failure.error == "ratelimited":
@@ -274,8 +273,10 @@ class OutboxSender(PollingLoop):
                 row.result = {**(row.result or {}), "unknown": True}
                 self._retry(row, attempts, delay, failure.error)
                 return False, None
-            self._finish(row, failed=failure.error, attempts=attempts)
-            return True, None
+            following = self._finish(
+                row, failed=failure.error, attempts=attempts, claim_next=claim_next
+            )
+            return True, following
         return True, self._finish(row, result=result, claim_next=claim_next)
 
     def _retry(self, row: Outbox, attempts: int, delay: float, error: str) -> None:
@@ -303,8 +304,8 @@ class OutboxSender(PollingLoop):
         attempts: int | None = None,
         claim_next: bool = False,
     ) -> Outbox | None:
-        """Record the row as sent (and claim the lane's next row in the same transaction,
-        returned) or as failed for good."""
+        """Record the row as sent or as failed for good (either lets its lane go on), and
+        with `claim_next` claim the lane's next row in the same transaction (returned)."""
         now = self.clock()
         values: dict = {
             "claimed_until": None,
@@ -318,7 +319,9 @@ class OutboxSender(PollingLoop):
         following = None
         with self.sessions() as s, s.begin():
             s.execute(_T.update().where(_T.c.id == row.id).values(**values))
-            if failed is None and claim_next:
+            if failed is None:
+                self.delivery.on_sent(s, row, result or {})
+            if claim_next:
                 following = self._claim_next_in(s, row.lane)
         if failed is not None:
             log.error("outbox %s (%s, %s) failed for good: %s", row.id, row.kind, row.lane, failed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -28,6 +29,10 @@ from bot.workflow.intake import Complaint, case_columns, filed_event, format_ref
 from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
+
+# the transaction this context is in, if any: a desk transaction opened inside another
+# joins it (the inbox worker takes a request, does it and records it done in one)
+_OPEN: ContextVar[Session | None] = ContextVar("desk_transaction", default=None)
 
 
 def make_calendar(settings: Settings) -> WorkingCalendar:
@@ -66,8 +71,18 @@ class DeskBase:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        """One transaction; opened inside another in the same context, it is that one
+        (committed or rolled back with it)."""
+        joined = _OPEN.get()
+        if joined is not None:
+            yield joined
+            return
         with self.sessions() as s, s.begin():
-            yield s
+            token = _OPEN.set(s)
+            try:
+                yield s
+            finally:
+                _OPEN.reset(token)
 
     # -- reading -------------------------------------------------------------
     def get_case(self, case_id: int, *, full: bool = True) -> Case:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # 1-2 minutes of retries with a 1 s base: a database restart, not a bug
+HEADS = 20  # requests read at once; each is claimed in the transaction that does it
 
 _INSERT = insert(Inbox.__table__)
 
@@ -105,35 +106,23 @@ class RequestInbox:
             return False
         return True
 
-    def next_request(self) -> Request | None:
-        """Claim the oldest request that is due; None when there is none."""
-        for _attempt in range(5):  # another worker may win the race for a row: take the next
-            now = utcnow()
-            with self.readers() as s:
-                row = s.scalars(
-                    select(Inbox)
-                    .where(
-                        Inbox.status == InboxStatus.PENDING,
-                        Inbox.next_attempt_at <= now,
-                        or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
-                    )
-                    .order_by(Inbox.id)
-                    .limit(1)
-                ).first()
-            if row is None:
-                return None
-            with self.sessions() as s, s.begin():
-                won = s.execute(
-                    update(Inbox)
-                    .where(
-                        Inbox.id == row.id,
-                        Inbox.status == InboxStatus.PENDING,
-                        or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
-                    )
-                    .values(claimed_until=lease_until(now), claimed_by=owner_id())
-                ).rowcount
-            if won == 1:
-                return Request(
+    def heads(self, limit: int = 20) -> list[Request]:
+        """The oldest due requests nobody is doing, in order (read only: `take_in` claims
+        each one in the transaction that does it)."""
+        now = utcnow()
+        with self.readers() as s:
+            rows = s.scalars(
+                select(Inbox)
+                .where(
+                    Inbox.status == InboxStatus.PENDING,
+                    Inbox.next_attempt_at <= now,
+                    or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
+                )
+                .order_by(Inbox.id)
+                .limit(limit)
+            ).all()
+            return [
+                Request(
                     row.id,
                     row.key,
                     row.kind,
@@ -143,31 +132,75 @@ class RequestInbox:
                     row.received_at,
                     row.attempts,
                 )
-        return None
+                for row in rows
+            ]
+
+    def take_in(self, s: Session, req: Request) -> bool:
+        """Claim `req` in the transaction `s` that does it; False when another worker has
+        done it or is doing it. On PostgreSQL the row stays locked to the commit, so a
+        second worker's claim waits and then finds it done; on SQLite the transaction
+        holds the write lock. The claim is never seen committed: the same transaction
+        records the request done (`finish_in`), or rolls back with the work, leaving the
+        request pending for the next try (a crash leaves no claim to wait out)."""
+        now = utcnow()
+        won = s.execute(
+            update(Inbox)
+            .where(
+                Inbox.id == req.id,
+                Inbox.status == InboxStatus.PENDING,
+                or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
+            )
+            .values(claimed_until=lease_until(now), claimed_by=owner_id())
+        ).rowcount
+        return won == 1
+
+    def finish_in(
+        self,
+        s: Session,
+        req: Request,
+        outcome: str,
+        *,
+        case_id: int | None = None,
+        failed: bool = False,
+        pending: bool = False,
+    ) -> bool:
+        """Record `req` done or failed in `s`; with `pending`, only if nobody has since."""
+        where = [Inbox.id == req.id]
+        if pending:
+            now = utcnow()
+            where += [
+                Inbox.status == InboxStatus.PENDING,
+                or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
+            ]
+        done = s.execute(
+            update(Inbox)
+            .where(*where)
+            .values(
+                status=InboxStatus.FAILED if failed else InboxStatus.DONE,
+                attempts=req.attempts + 1,
+                claimed_until=None,
+                claimed_by=None,
+                done_at=utcnow(),
+                case_id=case_id,
+                outcome=outcome[:2000],
+            )
+        ).rowcount
+        return done == 1
 
     def finish_request(
         self, req: Request, outcome: str, *, case_id: int | None = None, failed: bool = False
-    ) -> None:
+    ) -> bool:
+        """Record `req` done (or failed) in a transaction of its own: a refusal or a
+        failure, after the transaction that tried it rolled back. False when it is no
+        longer pending (another worker took it meanwhile and tells the person itself)."""
         with self.sessions() as s, s.begin():
-            s.execute(
-                update(Inbox)
-                .where(Inbox.id == req.id)
-                .values(
-                    status=InboxStatus.FAILED if failed else InboxStatus.DONE,
-                    attempts=req.attempts + 1,
-                    claimed_until=None,
-                    claimed_by=None,
-                    done_at=utcnow(),
-                    case_id=case_id,
-                    outcome=outcome[:2000],
-                )
-            )
+            return self.finish_in(s, req, outcome, case_id=case_id, failed=failed, pending=True)
 
     def retry_request(self, req: Request, delay: float, error: str) -> None:
         with self.sessions() as s, s.begin():
             s.execute(
                 update(Inbox)
-                .where(Inbox.id == req.id)
+                .where(Inbox.id == req.id, Inbox.status == InboxStatus.PENDING)
                 .values(
                     attempts=req.attempts + 1,
                     claimed_until=None,
@@ -268,13 +301,16 @@ class InboxWorker(PollingLoop):
         done = 0
         with self._busy:
             while done < limit and not self._stop.is_set():
-                self.before_each()
-                req = self.inbox.next_request()
-                if req is None:
+                heads = self.inbox.heads(min(HEADS, limit - done))
+                if not heads:
                     break
-                with use_locale(self.locale(req.user_id)):
-                    self.handle(req)
-                done += 1
+                for req in heads:
+                    if self._stop.is_set():
+                        break
+                    self.before_each()
+                    with use_locale(self.locale(req.user_id)):
+                        self.handle(req)
+                    done += 1
         if done:
             self.wake_outbox()  # their Slack effects are in the outbox now
         return done
@@ -290,18 +326,26 @@ class InboxWorker(PollingLoop):
         return False
 
     def handle(self, req: Request) -> None:
+        """Do one request: claimed, done and recorded done in one transaction (the desk's
+        transaction joins it), so a filing costs one write, not three."""
+        if req.kind not in ("intake", "step"):
+            self.inbox.finish_request(req, f"unknown kind {req.kind!r}", failed=True)
+            log.error("inbox %s: unknown kind %r", req.id, req.kind)
+            return
         try:
-            if req.kind == "intake":
-                case_id, outcome = self._file(req)
-            elif req.kind == "step":
-                case_id, outcome = self._step(req)
-            else:
-                self.inbox.finish_request(req, f"unknown kind {req.kind!r}", failed=True)
-                log.error("inbox %s: unknown kind %r", req.id, req.kind)
-                return
+            # who asked, before the transaction: it may ask Slack (never under a lock)
+            actor = self.actor(req.user_id)
+            with self.desk.transaction() as s:
+                if not self.inbox.take_in(s, req):
+                    return  # another worker did it, or is doing it
+                if req.kind == "intake":
+                    case_id, outcome = self._file(req, actor)
+                else:
+                    case_id, outcome = self._step(req, actor)
+                self.inbox.finish_in(s, req, outcome, case_id=case_id)
         except WorkflowError as exc:
-            self.tell(req.channel_id, req.user_id, str(exc))
-            self.inbox.finish_request(req, f"refused: {exc}")
+            if self.inbox.finish_request(req, f"refused: {exc}"):
+                self.tell(req.channel_id, req.user_id, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the database or a bug: retry, then give up
             attempts = req.attempts + 1
@@ -311,7 +355,8 @@ class InboxWorker(PollingLoop):
                 self.inbox.retry_request(req, delay, repr(exc))
                 return
             log.exception("inbox %s (%s) failed for good", req.id, req.kind)
-            self.inbox.finish_request(req, f"failed: {exc!r}", failed=True)
+            if not self.inbox.finish_request(req, f"failed: {exc!r}", failed=True):
+                return
             self.tell(
                 req.channel_id,
                 req.user_id,
@@ -321,17 +366,15 @@ class InboxWorker(PollingLoop):
                 ),
             )
             return
-        self.inbox.finish_request(req, outcome, case_id=case_id)
 
-    def _file(self, req: Request) -> tuple[int, str]:
+    def _file(self, req: Request, actor: Actor) -> tuple[int, str]:
         form = IntakeForm(**req.payload["form"])
         # validated again as on the day it was sent (it passed then; this cannot drift)
         complaint = validate_intake(form, today=self.desk.today(req.received_at))
-        actor = self.actor(req.user_id)
         case = self.desk.file_complaint(complaint, actor, req.received_at, request_key=req.key)
         return case.id, f"filed {case.ref}"
 
-    def _step(self, req: Request) -> tuple[int | None, str]:
+    def _step(self, req: Request, actor: Actor) -> tuple[int | None, str]:
         p = req.payload
         name, case_id = str(p["step"]), int(p["case_id"])
         if req.attempts and self.inbox.request_done(req.key):
@@ -339,7 +382,7 @@ class InboxWorker(PollingLoop):
         self.desk.take(
             name,
             case_id,
-            self.actor(req.user_id),
+            actor,
             req.received_at,
             p.get("data") or {},
             expected_step=int(p["seen_step"]),

@@ -205,11 +205,12 @@ class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
                 case.delivery_error = f"{what}: {error}"[:1000]
             self._event(s, case, SYSTEM, "delivery_failed", {"what": what, "error": error}, now)
 
-    def record_card(self, case_id: int, channel: str, ts: str) -> None:
-        with self.transaction() as s:
-            case = s.get(Case, case_id)
-            if case is not None:
-                case.channel_id, case.card_ts = channel, ts
+    def record_card_in(self, s: Session, case_id: int, channel: str, ts: str) -> None:
+        """Keep the card's message ts with its case, in the caller's transaction `s`."""
+        cases = Case.__table__
+        s.execute(
+            cases.update().where(cases.c.id == case_id).values(channel_id=channel, card_ts=ts)
+        )
 
     def export_case(self, ref: str) -> dict[str, Any]:
         """The whole record of a case (Records control): every field, every event, every

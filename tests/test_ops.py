@@ -25,7 +25,7 @@ from bot.db import migrate, schema_status
 from bot.doctor import REQUIRED_SCOPES, run_checks
 from bot.handlers.views import intake_view
 from bot.models import Base, make_engine
-from tests.conftest import COMPLAINTS, MKT, SECRET, make_settings
+from tests.conftest import COMPLAINTS, MKT, PG_URL, SECRET, make_settings
 from tests.slackclient import SlackClient
 from tests.test_intake import GOOD
 
@@ -257,3 +257,43 @@ def test_a_stopped_bot_leaves_no_descriptor_open(tmp_path, slack) -> None:
     for i in range(1, 6):
         one(i)
     assert open_fds() - before <= 2, os.listdir("/proc/self/fd")
+
+
+@pytest.mark.skipif(
+    not PG_URL, reason="a connection dropped by the server: PostgreSQL only (TEST_DATABASE_URL)"
+)
+def test_a_pooled_connection_the_server_dropped_is_replaced(monkeypatch) -> None:
+    """Connections idle for PING_AFTER_IDLE_SECONDS are tested before use and replaced when
+    the server has dropped them (a restart, a firewall); one in use moments ago is not
+    tested: its transaction fails once, and the pool replaces it for the next."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.models import base
+
+    engine = make_engine(PG_URL, pool_size=1, max_overflow=0)
+    killer = create_engine(PG_URL)
+
+    def backend() -> int:
+        with engine.connect() as c:
+            return int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    def drop(pid: int) -> None:
+        with killer.begin() as k:
+            assert k.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one()
+
+    try:
+        monkeypatch.setattr(base, "PING_AFTER_IDLE_SECONDS", 0.0)  # every one counts as idle
+        first = backend()
+        drop(first)
+        second = backend()  # tested at checkout, found dead, replaced: no error
+        assert second != first
+        monkeypatch.setattr(base, "PING_AFTER_IDLE_SECONDS", 3600.0)  # all count as hot
+        drop(second)
+        with pytest.raises(DBAPIError) as failed:
+            backend()
+        assert failed.value.connection_invalidated
+        assert backend() not in (first, second)
+    finally:
+        engine.dispose()
+        killer.dispose()

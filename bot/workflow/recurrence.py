@@ -140,6 +140,8 @@ def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     are (the same customer and product counts as a match whatever the wording)."""
     mine = gram_codes(case.description[:TEXT])
     same, codes = _candidates(s, case)
+    if same:  # a case of the same customer and product outranks any match by wording
+        codes = {cid: c for cid, c in codes.items() if cid in same}
     best: tuple[bool, float, int] | None = None
     for cid, theirs in codes.items():
         score = 2 * len(mine.intersection(theirs)) / (len(mine) + len(theirs)) if mine else 0.0

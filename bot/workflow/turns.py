@@ -73,12 +73,16 @@ def tell_people(
 
 
 def any_home_in_use(s: Session, now: datetime, hours: float) -> bool:
-    """Whether anyone opened their Home within `hours` of `now`."""
+    """Whether anyone opened their Home within `hours` of `now`; asked once per session
+    (a tick refreshes the Homes of many overdue cases in one transaction)."""
     if hours <= 0:
         return False
-    since = now - timedelta(hours=hours)
-    seen = select(HomeVisit.user_id).where(HomeVisit.opened_at >= since).limit(1)
-    return s.scalar(seen) is not None
+    key = ("any_home_in_use", now, hours)
+    if key not in s.info:
+        since = now - timedelta(hours=hours)
+        seen = select(HomeVisit.user_id).where(HomeVisit.opened_at >= since).limit(1)
+        s.info[key] = s.scalar(seen) is not None
+    return bool(s.info[key])
 
 
 def refresh_homes(s: Session, targets: list[str], now: datetime, live_hours: float = 8.0) -> None:

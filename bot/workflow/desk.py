@@ -4,6 +4,7 @@ audit event and its outbound effects in that same transaction."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,9 +31,11 @@ from bot.workflow.roles import Actor, Role
 
 log = logging.getLogger(__name__)
 
-# the transaction this context is in, if any: a desk transaction opened inside another
-# joins it (the inbox worker takes a request, does it and records it done in one)
-_OPEN: ContextVar[Session | None] = ContextVar("desk_transaction", default=None)
+# the transaction this context is in, if any, with its thread: a desk transaction opened
+# inside another joins it (the inbox worker takes a request, does it and records it done
+# in one). A context copied into another thread (a listener's) never joins: a session is
+# not shared between threads.
+_OPEN: ContextVar[tuple[int, Session] | None] = ContextVar("desk_transaction", default=None)
 
 
 def make_calendar(settings: Settings) -> WorkingCalendar:
@@ -74,11 +77,11 @@ class DeskBase:
         """One transaction; opened inside another in the same context, it is that one
         (committed or rolled back with it)."""
         joined = _OPEN.get()
-        if joined is not None:
-            yield joined
+        if joined is not None and joined[0] == threading.get_ident():
+            yield joined[1]
             return
         with self.sessions() as s, s.begin():
-            token = _OPEN.set(s)
+            token = _OPEN.set((threading.get_ident(), s))
             try:
                 yield s
             finally:

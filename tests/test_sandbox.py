@@ -4,6 +4,7 @@ errors, the Home tab), the clock control, and the command itself as a process.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -331,7 +332,12 @@ def test_external_select_asks_the_app_with_a_signed_block_suggestion() -> None:
         ack(options=[{"text": {"type": "plain_text", "text": "苏州精密"}, "value": "c1"}])
 
     server = create_server(SlackRequestHandler(app), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=server.run, daemon=True).start()
+
+    def run() -> None:
+        with contextlib.suppress(OSError):  # the socket closed under select() at the end
+            server.run()
+
+    threading.Thread(target=run, daemon=True).start()
     try:
         view = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
         vid = slack._store_view(view)["view"]["id"]

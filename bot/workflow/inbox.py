@@ -106,7 +106,7 @@ class RequestInbox:
             return False
         return True
 
-    def heads(self, limit: int = 20) -> list[Request]:
+    def heads(self, limit: int = HEADS) -> list[Request]:
         """The oldest due requests nobody is doing, in order (read only: `take_in` claims
         each one in the transaction that does it)."""
         now = utcnow()

@@ -247,6 +247,7 @@ def build(
         base_delay=outbox_base_delay,
         before_each=in_flight.yield_to_requests,
     )
+    sender.busy_elsewhere = worker.busy
     if role != "web":
         wakeup.subscribe(sender.wake)
         wakeup.subscribe(worker.wake)

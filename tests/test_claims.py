@@ -124,14 +124,14 @@ def test_two_senders_racing_for_one_row_deliver_it_once(
     for bot in (a, b):
         hold_after_first_read(engine_of(bot), barrier)
     started = race(a.sender.pump, b.sender.pump)
-    # each lane head was started by exactly one of them
-    assert sum(started) == len(heads)
+    # the card was started by exactly one of them; the Home refresh waits for it
+    assert sum(started) == 1
     assert a.sender.drain(30) and b.sender.drain(30)
     assert len(cards_posted(slack)) == 1
     rows = outbox(a)
     assert [r.status for r in rows] == [OutboxStatus.SENT] * len(rows)
     assert [r.attempts for r in rows] == [1] * len(rows)
-    # two lanes raced: the case's (its card) and the Home refreshes'
+    # each row went once: the case's card and, after it, the Home refresh
     assert sorted(r.kind for r in rows) == ["card_post", "home_refresh"]
 
 
@@ -226,3 +226,19 @@ def test_a_worker_that_dies_doing_a_request_leaves_it_to_another(
     assert again.id == first.id and again.key == first.key
     assert take(b, again)
     assert a.desk.inbox.heads() == [] and not take(a, first)
+
+
+def test_a_home_refresh_waits_for_the_cards_queued_with_it(
+    two_bots: tuple[Bot, Bot], slack: FakeSlack
+) -> None:
+    """A Home in use is rebuilt once the other work is done (up to HOME_WAIT_SECONDS), so a
+    burst's changes merge into one refresh and its build does not hold back the cards."""
+    a, _b = two_bots
+    with a.desk.transaction() as s:
+        turns.home_opened(s, MKT, NOW)
+    file_one(a)
+    assert sorted(h.kind for h in a.sender.heads()) == ["card_post", "home_refresh"]
+    assert a.sender.pump() == 1  # the card only
+    assert a.sender.drain(30)  # then the Home, once nothing else is left
+    assert [r.status for r in outbox(a)] == [OutboxStatus.SENT] * 2
+    assert len(cards_posted(slack)) == 1 and slack.calls_to("views.publish")

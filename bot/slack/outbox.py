@@ -29,6 +29,11 @@ from bot.wakeup import PollingLoop
 log = logging.getLogger(__name__)
 
 LANE_RUN = 20  # rows delivered down one lane before its worker goes back to the pool
+# Home refreshes wait while other work is under way (up to this long): changes made in the
+# meantime merge into the waiting row, so a live Home is rebuilt once per burst, not once
+# per change, and its build does not hold back the cards behind it
+HOME_KINDS = frozenset({"home_refresh"})
+HOME_WAIT_SECONDS = 3.0
 HEADS_LIMIT = 50  # lane heads looked at per round
 MAX_ATTEMPTS = 30  # with the 5-minute cap: keeps trying through a ~2-hour Slack outage
 
@@ -126,6 +131,9 @@ class OutboxSender(PollingLoop):
         self.on_failure = on_failure
         # called before each delivery: lets Slack's requests in flight go first (app.py)
         self.before_each: Callable[[], None] = lambda: None
+        # whether other work is under way (the inbox worker's, app.py): Home refreshes wait
+        self.busy_elsewhere: Callable[[], bool] = lambda: False
+        self._home_seen: dict[int, float] = {}
         self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
         self._busy: set[str] = set()
@@ -156,7 +164,11 @@ class OutboxSender(PollingLoop):
     def pump(self) -> int:
         """Start delivering every lane head that is due; returns how many were started."""
         started = 0
-        for row in self.heads():
+        heads = self.heads()
+        others = self.busy_elsewhere() or any(r.kind not in HOME_KINDS for r in heads)
+        for row in heads:
+            if row.kind in HOME_KINDS and others and not self._waited(row.id):
+                continue
             with self._busy_lock:
                 # no more lanes than threads: a lane queued behind paced ones would hold
                 # its claim idle, and the lanes due first are picked again at each round
@@ -172,6 +184,16 @@ class OutboxSender(PollingLoop):
             self._pool.submit(self._run, row)
             started += 1
         return started
+
+    def _waited(self, row_id: int) -> bool:
+        """Whether a Home refresh has waited HOME_WAIT_SECONDS since this sender first saw
+        it (it goes then, even if other work goes on)."""
+        now = time.monotonic()
+        with self._busy_lock:
+            first = self._home_seen.setdefault(row_id, now)
+            if len(self._home_seen) > 1000:  # rows long delivered
+                self._home_seen = {row_id: first}
+        return now - first >= HOME_WAIT_SECONDS
 
     def pending(self) -> int:
         with self.readers() as s:

@@ -296,6 +296,10 @@ class InboxWorker(PollingLoop):
     def round(self) -> int:
         return self.work()
 
+    def busy(self) -> bool:
+        """Whether the worker is doing requests now."""
+        return self._busy.locked()
+
     def work(self, limit: int = 100) -> int:
         """Do up to `limit` due requests; returns how many were taken."""
         done = 0

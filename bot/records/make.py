@@ -105,10 +105,11 @@ class Maker:
 
     def register(self, query: RegisterQuery) -> list[File]:
         """The register as XLSX, and as CSV (UTF-8 with BOM) for those who want it."""
-        cases = self.desk.register_cases(query)
-        files = self.desk.files_of([c.id for c in cases])
         heads = register.headers(self.words)
-        rows = register.rows(cases, files, self.desk.calendar, self.desk.tz, self.words)
+        rows: list[list[Any]] = []
+        for cases in self.desk.register_batches(query):  # a batch's objects go after it
+            files = self.desk.files_of([c.id for c in cases])
+            rows += register.rows(cases, files, self.desk.calendar, self.desk.tz, self.words)
         stem = f"complaint-register-{query.start.isoformat()}-{query.end.isoformat()}"
         title = self.words.text(REGISTER_TITLE)
         figures = self.figure_rows(Period(query.start, query.end))  # issue 14: the KPI sheet

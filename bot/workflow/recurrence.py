@@ -106,8 +106,10 @@ def _grams_of(s: Session) -> _GramCache:
 
 def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]]:
     """The earlier cases looked at: (those of the same customer and product, the bigram
-    codes of all of them). Each query walks an index newest first and stops at its limit;
-    descriptions are read only for the cases whose codes are not kept yet."""
+    codes of all of them). A case of the same pair outranks any match by wording, so the
+    wider sets are looked at only when there is none. Each query walks an index newest
+    first and stops at its limit; descriptions are read only for the cases whose codes are
+    not kept yet."""
     not_self = Case.id != case.id
     newest = Case.id.desc()
     pair = select(Case.id).where(
@@ -121,8 +123,9 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
     ]
     same = set(s.scalars(pair.order_by(newest).limit(SAME_PAIR)))
     ids = set(same)
-    for q in others:
-        ids.update(s.scalars(q.order_by(newest)))
+    if not same:  # a case of the same pair outranks any other: the others are not needed
+        for q in others:
+            ids.update(s.scalars(q.order_by(newest)))
     cache = _grams_of(s)
     kept = cache.codes
     # .get: another thread's put may drop an old entry between a test and a read
@@ -139,9 +142,7 @@ def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     """The earlier case most likely to be the same problem, and how alike the descriptions
     are (the same customer and product counts as a match whatever the wording)."""
     mine = gram_codes(case.description[:TEXT])
-    same, codes = _candidates(s, case)
-    if same:  # a case of the same customer and product outranks any match by wording
-        codes = {cid: c for cid, c in codes.items() if cid in same}
+    same, codes = _candidates(s, case)  # only the same pair's, when there are any
     best: tuple[bool, float, int] | None = None
     for cid, theirs in codes.items():
         score = 2 * len(mine.intersection(theirs)) / (len(mine) + len(theirs)) if mine else 0.0

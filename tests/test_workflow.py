@@ -374,3 +374,32 @@ def test_deadlines_customer_and_urgent(desk: Desk) -> None:
     urgent = new_case(desk, urgent=True)
     # 4 working hours from Tue 10:00 Shanghai → 14:00 the same day
     assert urgent.ca_due_at.isoformat() == "2026-03-03T06:00:00+00:00"
+
+
+def test_the_homes_lists_read_a_batch_at_a_time_are_the_to_do(desk: Desk) -> None:
+    """The Home sorts the open cases into entries a batch at a time (todo.entries_for) and
+    reads only a page's cases whole; its lists are those of the whole to-do (todo_for, which
+    `/complaint list` uses), line for line, in the same order, with the same clocks."""
+    from datetime import timedelta
+
+    from bot.workflow import todo
+
+    for i in range(12):
+        case = new_case(desk, customer=f"Acme {i}", description=f"Scratches {i}")
+        walk(desk, case, i % 8)
+    later = NOW + timedelta(days=4)  # some clocks are overdue by then
+    seen: dict[str, int] = {}
+    with desk.readers() as s:
+        cases = todo.open_cases(s)
+        for actor in (TQ, MKT, MGR, PROD, DEV, NOBODY):
+            whole = todo.todo_for(actor, cases, later, "roles")
+            entries = todo.entries_for(s, actor, later, "roles")
+            for name in ("waiting", "approval", "overdue", "reported"):
+                want = [
+                    (i.case.id, i.clock.due_at if i.clock else None) for i in getattr(whole, name)
+                ]
+                got = [(e.case_id, e.due) for e in getattr(entries, name)]
+                assert got == want, (actor.user_id, name)
+                seen[name] = seen.get(name, 0) + len(got)
+    # every list had lines for someone, so the comparison compared something
+    assert all(seen.get(n, 0) > 0 for n in ("waiting", "approval", "overdue", "reported")), seen

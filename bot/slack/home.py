@@ -95,19 +95,23 @@ class Home:
         """The person's lists; only the lines a page shows are worked out (the working
         time left takes a walk on the calendar), the others only counted."""
         pages = pages or {}
-        mine = todo.todo_for(actor, self._cases(), now, self.desk.settings.case_visibility)
-
-        def vms(name: str, items: list[todo.Item]) -> list[dict[str, Any]]:
-            shown = max(1, pages.get(name, home_blocks.PAGE))
-            return [self.item_vm(i, now) for i in items[:shown]] + [{}] * (len(items) - shown)
-
-        out = {
-            "waiting": vms("waiting", mine.waiting),
-            "overdue": vms("overdue", mine.overdue),
-            "reported": vms("reported", mine.reported),
-        }
+        names = ["waiting", "overdue", "reported"]
         if actor.has(Role.MANAGEMENT):
-            out["approval"] = vms("approval", mine.approval)
+            names.append("approval")
+        with self.desk.readers() as s:
+            mine = todo.entries_for(s, actor, now, self.desk.settings.case_visibility)
+            lines = {n: getattr(mine, n) for n in names}
+            shown = {n: lines[n][: max(1, pages.get(n, home_blocks.PAGE))] for n in names}
+            ids = list(dict.fromkeys(e.case_id for n in names for e in shown[n]))
+            cases = {c.id: c for c in todo.cases_by_id(s, ids)}
+            out: dict[str, list[dict[str, Any]]] = {}
+            for n in names:
+                vms = [
+                    self.item_vm(todo.item(actor, cases[e.case_id], now, mine=e.mine), now)
+                    for e in shown[n]
+                    if e.case_id in cases
+                ]
+                out[n] = vms + [{}] * (len(lines[n]) - len(shown[n]))
         return out
 
     def view(self, user_id: str, pages: dict[str, int] | None = None) -> dict[str, Any]:

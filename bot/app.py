@@ -322,6 +322,9 @@ def _bolt_app(
         bolt_log.addFilter(_NoTokenWarning())
     app = DeskApp(
         settings.language,
+        # named: without a name Bolt calls inspect.stack(), which reads the source of every
+        # module on the stack and maps every loaded module by file (~1 MB per process)
+        name="complaint-desk",
         listener_executor=listeners,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
         client=client,

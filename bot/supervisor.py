@@ -298,8 +298,10 @@ class Supervisor:
         memory.tune_malloc()  # before any thread: the children inherit it
         import bot.app  # noqa: F401 - imported here, so the children share its pages
         from bot import i18n
+        from bot.workflow import calendar
 
         i18n.preload()  # Babel's CLDR data and the catalogs, shared by the children too
+        calendar.preload(self.settings.holiday_country)  # the holidays library's countries
 
         # the database driver too (psycopg loads libpq and its own modules: ~9 MB of PSS
         # saved on PostgreSQL when the two children share them)

@@ -19,6 +19,7 @@ Internally all arithmetic and comparisons are done in UTC so that daylight-savin
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-__all__ = ["DEFAULT_HOURS", "MAX_SCAN_DAYS", "WorkingCalendar", "WorkingHours"]
+__all__ = ["DEFAULT_HOURS", "MAX_SCAN_DAYS", "WorkingCalendar", "WorkingHours", "preload"]
 
 #: How far (in calendar days) any walk over the calendar may go before giving up.  A year and a
 #: bit covers every realistic deadline and reminder; beyond that an input is almost certainly a
@@ -117,6 +118,15 @@ def _as_dates(values: Iterable[date], name: str) -> frozenset[date]:
             raise TypeError(f"{name} must contain dates, got {value!r}")
         result.add(value)
     return frozenset(result)
+
+
+def preload(country: str) -> None:
+    """Load the holidays library's country classes. Its loader imports every country it
+    knows (some 150 modules, ~30 MB of RSS) on the first `country_holidays`; the supervisor
+    calls this before it forks, so that the web and worker processes share one copy
+    instead of loading one each when they build their calendar (issue 10, 7(e))."""
+    with contextlib.suppress(NotImplementedError, KeyError, ValueError):
+        holidays.country_holidays(country)
 
 
 class WorkingCalendar:

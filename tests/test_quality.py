@@ -41,6 +41,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bot.db import migrate
@@ -360,3 +362,28 @@ def test_linked_complaints_share_one_investigation(database_url: str) -> None:
     desk.take("approve_report", first.id, MGR, sh(3, 3, 13), {})
     assert desk.get_case(first.id).status == "approved"
     assert desk.get_case(second.id).status == "preventive"  # its own approval to come
+
+
+@given(
+    mine=st.sets(st.integers(0, 40), max_size=25),
+    codes=st.dictionaries(
+        st.integers(1, 60), st.lists(st.integers(0, 40), max_size=25, unique=True), max_size=30
+    ),
+    threshold=st.sampled_from([0.0, 0.45]),
+)
+def test_the_pruned_search_finds_what_scoring_every_candidate_finds(
+    mine: set[int], codes: dict[int, list[int]], threshold: float
+) -> None:
+    """recurrence.best_match skips candidates that cannot win; it must pick what scoring
+    them all picks: the best Dice score reaching the threshold, the latest case at a tie."""
+    from array import array
+
+    from bot.workflow.recurrence import best_match
+
+    kept = {cid: array("Q", sorted(c)) for cid, c in codes.items()}
+    want = None
+    for cid, theirs in kept.items():
+        score = 2 * len(mine & set(theirs)) / (len(mine) + len(theirs)) if mine else 0.0
+        if score >= threshold and (want is None or (score, cid) > want):
+            want = (score, cid)
+    assert best_match(mine, kept, threshold) == want

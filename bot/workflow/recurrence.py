@@ -141,21 +141,39 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
 def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     """The earlier case most likely to be the same problem, and how alike the descriptions
     are (the same customer and product counts as a match whatever the wording)."""
-    mine = gram_codes(case.description[:TEXT])
     same, codes = _candidates(s, case)  # only the same pair's, when there are any
-    best: tuple[bool, float, int] | None = None
-    for cid, theirs in codes.items():
-        score = 2 * len(mine.intersection(theirs)) / (len(mine) + len(theirs)) if mine else 0.0
-        pair = cid in same
-        if not pair and score < THRESHOLD:
-            continue
-        key = (pair, score, cid)  # same pair first, then wording, then latest
-        if best is None or key > best:
-            best = key
+    mine = gram_codes(case.description[:TEXT])
+    best = best_match(mine, codes, threshold=0.0 if same else THRESHOLD)
     if best is None:
         return None
-    linked = s.scalar(select(Case.linked_to_id).where(Case.id == best[2]))
-    return linked or best[2], round(best[1], 3)
+    score, cid = best
+    linked = s.scalar(select(Case.linked_to_id).where(Case.id == cid))
+    return linked or cid, round(score, 3)
+
+
+def best_match(
+    mine: set[int], codes: dict[int, Any], threshold: float = THRESHOLD
+) -> tuple[float, int] | None:
+    """(score, case id) of the best Dice score at least `threshold`, the latest case at a
+    tie; None if none reaches it.
+
+    The candidates are scored newest first, and one is skipped when even the most its size
+    allows (all of the shorter set shared) could not beat the best so far: an older case
+    needs a strictly better score. A complaint repeated in the same words (a score of 1)
+    ends the search there. The answer is the same as scoring them all (a property test)."""
+    n = len(mine)
+    best: tuple[float, int] | None = None
+    for cid in sorted(codes, reverse=True):
+        theirs = codes[cid]
+        total = n + len(theirs)
+        if best is not None and n and 2 * min(n, len(theirs)) / total <= best[0]:
+            continue  # cannot beat the best so far, which is newer
+        score = 2 * len(mine.intersection(theirs)) / total if n else 0.0
+        if score < threshold:
+            continue
+        if best is None or score > best[0]:
+            best = (score, cid)
+    return best
 
 
 def hint(s: Session, case_id: int, score: float, tz: Any = UTC) -> dict[str, Any]:

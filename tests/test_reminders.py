@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from blocks import reminders as rb
 from blocks.text import MESSAGE_BLOCKS, SECTION_TEXT
@@ -760,3 +760,33 @@ def test_process_id_is_recorded_by_default(world: World) -> None:
     (row,) = world.reminders(status="sent")
     assert row.done_by and ":" in row.done_by
     assert row.done_at == sh(10, 9, 9, 15).astimezone(UTC)
+
+
+def test_a_tick_over_many_cases_queues_one_home_refresh(world: World) -> None:
+    """With a Home in use, the overdue notices a tick fires refresh the Homes of those who
+    owe them: the cases of one tick are merged into one waiting refresh row (found once per
+    transaction, not queried per case), which names everyone concerned."""
+    from bot.workflow import turns
+
+    cases = [world.file(sh(9, 30, 10), customer=f"Acme {i}") for i in range(3)]
+    with world.desk.transaction() as s:
+        turns.home_opened(s, "U0TQ", sh(10, 9, 17, 0))
+    mark = world.last_outbox_id()
+    looked: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "home_refresh" in str(params):
+            looked.append(statement)
+
+    engine = world.desk.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        world.tick(sh(10, 9, 17, 30))  # each case's corrective reply is overdue
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(looked) == 1, looked  # the waiting refresh row, looked for once
+    rows = world.outbox(mark, kinds=("home_refresh", "overdue_thread"))
+    overdue = {r.case_id for r in rows if r.kind == "overdue_thread"}
+    assert overdue == {c.id for c in cases}
+    (home,) = [r for r in rows if r.kind == "home_refresh"]
+    assert "role:quality" in home.payload["to"]

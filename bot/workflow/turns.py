@@ -34,6 +34,7 @@ UNIT_STATES = frozenset({S.CONTAINMENT, S.CORRECTIVE, S.PREVENTIVE})
 HOME_LANE = "home"
 # a waiting refresh row takes at most this many targets; then a new row is started
 HOME_TARGETS = 200
+_HOME_ROW = "turns.home_row"  # Session.info key: (transaction, the waiting refresh row)
 
 
 def tell_people(
@@ -96,27 +97,36 @@ def refresh_homes(s: Session, targets: list[str], now: datetime, live_hours: flo
     targets = list(dict.fromkeys(t for t in targets if t and not t.endswith(":")))
     if not targets or not any_home_in_use(s, now, live_hours):
         return
-    waiting = s.scalar(
-        select(Outbox)
-        .where(
-            Outbox.lane == HOME_LANE,
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.kind == "home_refresh",
-            Outbox.attempts == 0,
-            Outbox.claimed_until.is_(None),
+    # the row found or queued by an earlier call in this transaction: locked or new, so
+    # still waiting (a tick refreshes the Homes of its 50 cases: one query, not 50)
+    txn = s.get_transaction()
+    kept = s.info.get(_HOME_ROW)
+    if kept is not None and kept[0] is txn and kept[1] in s:
+        waiting = kept[1]
+    else:
+        waiting = s.scalar(
+            select(Outbox)
+            .where(
+                Outbox.lane == HOME_LANE,
+                Outbox.status == OutboxStatus.PENDING,
+                Outbox.kind == "home_refresh",
+                Outbox.attempts == 0,
+                Outbox.claimed_until.is_(None),
+            )
+            .order_by(Outbox.id.desc())
+            .limit(1)
+            .with_for_update()
         )
-        .order_by(Outbox.id.desc())
-        .limit(1)
-        .with_for_update()
-    )
     if waiting is not None:
         have = list((waiting.payload or {}).get("to") or [])
         merged = list(dict.fromkeys(have + targets))
         if len(merged) <= HOME_TARGETS:
             if merged != have:
                 waiting.payload = {**(waiting.payload or {}), "to": merged}
+            s.info[_HOME_ROW] = (txn, waiting)
             return
-    effects.enqueue(s, kind="home_refresh", now=now, lane=HOME_LANE, to=targets)
+    row = effects.enqueue(s, kind="home_refresh", now=now, lane=HOME_LANE, to=targets)
+    s.info[_HOME_ROW] = (txn, row)
 
 
 def home_opened(s: Session, user_id: str, now: datetime) -> None:

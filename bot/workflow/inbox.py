@@ -315,8 +315,10 @@ class InboxWorker(PollingLoop):
                     with use_locale(self.locale(req.user_id)):
                         self.handle(req)
                     done += 1
-        if done:
-            self.wake_outbox()  # their Slack effects are in the outbox now
+                    # its Slack effects are in the outbox now: a card goes out while the
+                    # next requests are done, not after the last of a burst (the sender
+                    # polls only every half second when nobody wakes it)
+                    self.wake_outbox()
         return done
 
     def drain(self, timeout: float = 30.0) -> bool:

@@ -602,6 +602,14 @@ def bench_database(name: str, url: str, args: argparse.Namespace, stamp: str) ->
                 if engine.dialect.name == "postgresql"
                 else sqlite3.sqlite_version
             )
+            if engine.dialect.name == "postgresql":
+                # the server's settings that move the figures: with autovacuum off (as on
+                # some of these machines) the inbox's and outbox's dead rows pile up over
+                # the run, and every lookup of a lane's head walks them
+                res["server_settings"] = {
+                    name: str(conn.scalar(text(f"SHOW {name}")))
+                    for name in ("autovacuum", "synchronous_commit", "shared_buffers")
+                }
         print(f"pre-filling {args.cases:,} cases ({args.open:,} open) ...", flush=True)
         pf = prefill(engine, args.cases, args.open, datetime.now(UTC))
         res["prefill"] = pf
@@ -794,7 +802,9 @@ def targets_for(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def print_database(r: dict[str, Any]) -> None:
-    print(f"\n--- {r['database']} ({r.get('server_version', '')}) ---")
+    about = [r.get("server_version", "")]
+    about += [f"{k} {v}" for k, v in (r.get("server_settings") or {}).items()]
+    print(f"\n--- {r['database']} ({'; '.join(a for a in about if a)}) ---")
     print(
         f"machine before the load: {r['background_busy_pct']}% busy with other work (after "
         f"waiting {r['waited_for_quiet_s']} s for quiet), load average {r['loadavg']}"

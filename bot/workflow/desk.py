@@ -245,12 +245,13 @@ class DeskBase:
                 clean_lots=0,
             )
             self.set_reply_deadlines(case, now)
-            s.add(case)
-            s.flush()
-            # issue 14 hook: a likely earlier case of the same problem, shown on the card
+            # issue 14 hook: a likely earlier case of the same problem, shown on the card;
+            # looked for before the insert, so that the hint is stored with it
             from bot.workflow.recurrence import note_recurrence
 
             note_recurrence(s, case, self.tz)
+            s.add(case)
+            s.flush()
             data = {**filed_event(complaint), "request": request_key}
             ev = self._event(s, case, actor, "filed", data, now, step=1)
             record_files(s, case, case.evidence, actor.user_id, now, "intake")

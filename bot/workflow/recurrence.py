@@ -22,7 +22,7 @@ from array import array
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.i18n import _
@@ -110,22 +110,31 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
     wider sets are looked at only when there is none. Each query walks an index newest
     first and stops at its limit; descriptions are read only for the cases whose codes are
     not kept yet."""
-    not_self = Case.id != case.id
+    # a case not stored yet (at filing, looked for before its insert) is not among them
+    not_self = [Case.id != case.id] if case.id is not None else []
     newest = Case.id.desc()
     pair = select(Case.id).where(
-        not_self, Case.customer == case.customer, Case.product == case.product
+        *not_self, Case.customer == case.customer, Case.product == case.product
     )
-    others = [
-        # one query per name, not an OR: each then walks its own (name, id) index
-        select(Case.id).where(not_self, Case.customer == case.customer).limit(SAME_ONE),
-        select(Case.id).where(not_self, Case.product == case.product).limit(SAME_ONE),
-        select(Case.id).where(not_self).limit(LATEST),
-    ]
+    # one part per name, not an OR: each walks its own (name, id) index newest first, and
+    # the three go to the database as one statement
+    others = union_all(
+        *(
+            select(part.c.id)
+            for part in (
+                select(Case.id).where(*not_self, *where).order_by(newest).limit(limit).subquery()
+                for where, limit in (
+                    ((Case.customer == case.customer,), SAME_ONE),
+                    ((Case.product == case.product,), SAME_ONE),
+                    ((), LATEST),
+                )
+            )
+        )
+    )
     same = set(s.scalars(pair.order_by(newest).limit(SAME_PAIR)))
     ids = set(same)
     if not same:  # a case of the same pair outranks any other: the others are not needed
-        for q in others:
-            ids.update(s.scalars(q.order_by(newest)))
+        ids.update(s.scalars(others))
     cache = _grams_of(s)
     kept = cache.codes
     # .get: another thread's put may drop an old entry between a test and a read
@@ -141,14 +150,23 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
 def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     """The earlier case most likely to be the same problem, and how alike the descriptions
     are (the same customer and product counts as a match whatever the wording)."""
+    got = _similar(s, case)
+    return (got[0].id, got[1]) if got else None
+
+
+def _similar(s: Session, case: Case) -> tuple[Case, float] | None:
+    """`find_similar`, with the earlier case itself (the hint reads it next: held here, it
+    is not read twice)."""
     same, codes = _candidates(s, case)  # only the same pair's, when there are any
     mine = gram_codes(case.description[:TEXT])
     best = best_match(mine, codes, threshold=0.0 if same else THRESHOLD)
     if best is None:
         return None
     score, cid = best
-    linked = s.scalar(select(Case.linked_to_id).where(Case.id == cid))
-    return linked or cid, round(score, 3)
+    found = s.get(Case, cid)
+    if found is not None and found.linked_to_id:  # its investigation is another case's
+        found = s.get(Case, found.linked_to_id)
+    return (found, round(score, 3)) if found is not None else None
 
 
 def best_match(
@@ -200,9 +218,10 @@ def hint(s: Session, case_id: int, score: float, tz: Any = UTC) -> dict[str, Any
 
 
 def note_recurrence(s: Session, case: Case, tz: Any = UTC) -> None:
-    """At filing (the case flushed, in its own transaction): remember a likely earlier case."""
-    got = find_similar(s, case)
-    case.recurrence = hint(s, *got, tz) if got else None
+    """At filing, in its transaction, before the case is stored (so the hint goes in with
+    its insert): remember a likely earlier case."""
+    got = _similar(s, case)
+    case.recurrence = hint(s, got[0].id, got[1], tz) if got else None
 
 
 def name_suggestions(s: Session, field: str, query: str) -> list[str]:

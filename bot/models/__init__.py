@@ -2,6 +2,7 @@
 
 from bot.models.base import Base, UTCDateTime, make_engine, make_session_factory, utcnow
 from bot.models.case import (
+    LONG_COLUMNS,
     Case,
     CaseEvent,
     HomeVisit,
@@ -17,6 +18,7 @@ from bot.models.records import CaseDocument, CaseFile
 from bot.models.reminder import Reminder
 
 __all__ = [
+    "LONG_COLUMNS",
     "Base",
     "Case",
     "CaseDocument",

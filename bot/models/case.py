@@ -199,6 +199,20 @@ class Case(Base):
         return found[-1] if found else None
 
 
+# the columns of long text and JSON that lists over many cases (the Home's to-do, the
+# register) never read: deferred there, so that thousands of cases are not decoded for them
+LONG_COLUMNS = (
+    Case.customer_contact,
+    Case.description,
+    Case.evidence,
+    Case.notes,
+    Case.delivery_error,
+    Case.responsibility_reason,
+    Case.recurrence,
+    Case.received_via,
+)
+
+
 class CaseEvent(Base):
     """One line of the audit trail. Append-only: there is no code path that updates or
     deletes one (see the guard below)."""

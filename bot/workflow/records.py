@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer, raiseload, selectinload
 
 from bot.i18n import _, fmt_period
-from bot.models import Case, CaseDocument, CaseEvent, CaseFile, Report
+from bot.models import LONG_COLUMNS, Case, CaseDocument, CaseEvent, CaseFile, Report
 from bot.workflow import effects
 from bot.workflow.desk import DeskBase
 from bot.workflow.errors import InvalidInput
@@ -25,19 +25,8 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 FILTERS = ("customer", "product", "severity", "status", "unit")
 MAX_REGISTER_DAYS = 3 * 366
 REGISTER_BATCH = 200  # cases read at a time for a register
-# the events a register's columns read (bot/records/register.py), and the columns it never
-# reads: left in the database
+# the events a register's columns read (bot/records/register.py)
 REGISTER_EVENTS = ("submit_corrective_action", "submit_preventive_action")
-_NOT_IN_REGISTER = (
-    Case.customer_contact,
-    Case.description,
-    Case.evidence,
-    Case.notes,
-    Case.delivery_error,
-    Case.responsibility_reason,
-    Case.recurrence,
-    Case.received_via,
-)
 
 
 @dataclass(frozen=True)
@@ -155,7 +144,7 @@ class RecordsDesk(DeskBase):
                 select(Case)
                 .where(Case.id.in_(chunk))
                 .options(
-                    *(defer(c, raiseload=True) for c in _NOT_IN_REGISTER),
+                    *(defer(c, raiseload=True) for c in LONG_COLUMNS),
                     selectinload(Case.events.and_(CaseEvent.kind.in_(REGISTER_EVENTS))),
                     selectinload(Case.reports.and_(Report.kind == "corrective")),
                     raiseload(Case.lot_checks),

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from bot.models import Case, Status
+from bot.models import LONG_COLUMNS, Case, Status
 from bot.workflow import steps as st
 from bot.workflow.access import can_read
 from bot.workflow.clocks import RunningClock, action_owners, running_clocks, targets_for
@@ -105,17 +105,7 @@ def item(actor: Actor, case: Case, now: datetime, *, mine: bool) -> Item:
 
 # what a to-do never shows or needs: left in the database (reading one raises), so that a
 # Home over thousands of open cases does not decode their texts and JSON (issue 10, 7(e))
-_NOT_NEEDED = (
-    Case.customer_contact,
-    Case.description,
-    Case.evidence,
-    Case.notes,
-    Case.delivery_error,
-    Case.responsibility_reason,
-    Case.recurrence,
-    Case.lots,
-    Case.received_via,
-)
+_NOT_NEEDED = (*LONG_COLUMNS, Case.lots)
 
 
 def _open_query(limit: int) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import defer
@@ -29,6 +29,7 @@ BATCH = 200  # of them read at a time
 ROLE_OF = {"quality": Role.QUALITY, "marketing": Role.MARKETING, "management": Role.MANAGEMENT}
 SEVERITIES = ("A", "B", "C")
 _NEVER = datetime.max.replace(tzinfo=UTC)
+T = TypeVar("T")
 
 
 def holds(actor: Actor, target: str) -> bool:
@@ -56,19 +57,20 @@ class Item:
 
     def sort_key(self) -> tuple[Any, ...]:
         due = self.clock.due_at if self.clock else None
-        return (
-            due is None,
-            due or datetime.max.replace(tzinfo=self.case.received_at.tzinfo),
-            -self.case.id,
-        )
+        return (due is None, due or _NEVER, -self.case.id)
 
 
 @dataclass
-class Todo:
-    waiting: list[Item] = field(default_factory=list)
-    approval: list[Item] = field(default_factory=list)
-    overdue: list[Item] = field(default_factory=list)
-    reported: list[Item] = field(default_factory=list)
+class Lists(Generic[T]):
+    """A person's four lists, of whole lines (`Todo`) or of entries to sort and count."""
+
+    waiting: list[T] = field(default_factory=list)
+    approval: list[T] = field(default_factory=list)
+    overdue: list[T] = field(default_factory=list)
+    reported: list[T] = field(default_factory=list)
+
+
+Todo = Lists[Item]
 
 
 def owes(actor: Actor, case: Case) -> bool:
@@ -167,12 +169,7 @@ class Entry:
         return (self.due is None, self.due or _NEVER, -self.case_id)
 
 
-@dataclass
-class Entries:
-    waiting: list[Entry] = field(default_factory=list)
-    approval: list[Entry] = field(default_factory=list)
-    overdue: list[Entry] = field(default_factory=list)
-    reported: list[Entry] = field(default_factory=list)
+Entries = Lists[Entry]
 
 
 def entries_for(session: Any, actor: Actor, now: datetime, visibility: str) -> Entries:

@@ -9,6 +9,7 @@ attempt ended without an outcome and checks Slack before posting again."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -30,9 +31,15 @@ RENEW_EVERY = LEASE_SECONDS / 3
 _TABLES = ((Inbox, InboxStatus.PENDING), (Outbox, OutboxStatus.PENDING))
 
 
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()
+
+
 def owner_id(pid: int | None = None) -> str:
-    """This process (or child `pid` of it) as a lease holder: host:pid."""
-    return f"{socket.gethostname()}:{pid or os.getpid()}"[:64]
+    """This process (or child `pid` of it) as a lease holder: host:pid. The host name is
+    asked once (a system call at every claim was 2-3 % of the inbox worker's CPU)."""
+    return f"{_host()}:{pid or os.getpid()}"[:64]
 
 
 def lease_until(now: datetime) -> datetime:

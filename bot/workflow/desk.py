@@ -13,7 +13,9 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +48,25 @@ def make_calendar(settings: Settings) -> WorkingCalendar:
         extra_holidays=settings.extra_holidays,
         extra_workdays=settings.extra_workdays,
     )
+
+
+def _claim_key(insert_: Any) -> Any:
+    return (
+        insert_(ProcessedRequest.__table__)
+        .values(key=bindparam("key"), at=bindparam("at"), result="")
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ProcessedRequest.key)  # psycopg's rowcount is -1 here
+    )
+
+
+# built once per dialect (both have ON CONFLICT DO NOTHING; building costs as much as
+# running it on SQLite)
+_CLAIM_KEY = {"sqlite": _claim_key(sqlite_insert), "postgresql": _claim_key(pg_insert)}
+_KEY_RESULT = (
+    update(ProcessedRequest.__table__)
+    .where(ProcessedRequest.key == bindparam("the_key"))
+    .values(result=bindparam("result"))
+)
 
 
 class DeskBase:
@@ -148,14 +169,11 @@ class DeskBase:
         return ev
 
     def claim_request(self, s: Session, key: str, now: datetime) -> bool:
-        """Record a Slack request identity in this transaction; False if already acted on."""
-        try:
-            with s.begin_nested():
-                s.add(ProcessedRequest(key=key[:255], at=now, result=""))
-                s.flush()
-        except IntegrityError:
-            return False
-        return True
+        """Record a Slack request identity in this transaction; False if already acted on.
+        One INSERT … ON CONFLICT DO NOTHING: no savepoint and no ORM object, which cost
+        three statements and a flush per filing and per step (issue 10, 7(b))."""
+        claim = _CLAIM_KEY[s.get_bind().dialect.name]
+        return s.execute(claim, {"key": key[:255], "at": now}).first() is not None
 
     def next_ref(self, s: Session, year: int) -> str:
         """Sequential per year and unique under concurrency: an atomic increment of the
@@ -270,7 +288,7 @@ class DeskBase:
                     effects.channel_alert(s, case, now, channel=channel, alert="urgent")
             self._after_change(s, case, now)
             if request_key:
-                s.get(ProcessedRequest, request_key[:255]).result = str(case.id)
+                s.execute(_KEY_RESULT, {"the_key": request_key[:255], "result": str(case.id)})
             # The year's counter row is locked from here to the commit: taking it last keeps
             # concurrent submissions from queueing behind each other's whole transaction.
             case.ref = self.next_ref(s, now.astimezone(self.tz).year)

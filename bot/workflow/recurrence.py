@@ -22,7 +22,7 @@ from array import array
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.i18n import _
@@ -104,17 +104,19 @@ def _grams_of(s: Session) -> _GramCache:
         return cache
 
 
-def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]]:
-    """The earlier cases looked at: (those of the same customer and product, the bigram
-    codes of all of them). A case of the same pair outranks any match by wording, so the
-    wider sets are looked at only when there is none. Each query walks an index newest
-    first and stops at its limit; descriptions are read only for the cases whose codes are
-    not kept yet."""
-    # a case not stored yet (at filing, looked for before its insert) is not among them
-    not_self = [Case.id != case.id] if case.id is not None else []
+def _candidate_queries() -> tuple[Select[tuple[int]], CompoundSelect]:
+    """Built once, with the names as parameters: building them at every filing (three
+    subqueries, their aliases and cache keys) cost more of the worker's CPU than running
+    them (issue 10, 7(b)). Each part walks its own (name, id) index newest first and stops
+    at its limit; `self_id` leaves out the case itself (-1 for one not stored yet)."""
+    customer, product = bindparam("customer"), bindparam("product")
+    not_self = Case.id != bindparam("self_id")
     newest = Case.id.desc()
-    pair = select(Case.id).where(
-        *not_self, Case.customer == case.customer, Case.product == case.product
+    pair = (
+        select(Case.id)
+        .where(not_self, Case.customer == customer, Case.product == product)
+        .order_by(newest)
+        .limit(SAME_PAIR)
     )
     # one part per name, not an OR: each walks its own (name, id) index newest first, and
     # the three go to the database as one statement
@@ -122,19 +124,36 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
         *(
             select(part.c.id)
             for part in (
-                select(Case.id).where(*not_self, *where).order_by(newest).limit(limit).subquery()
+                select(Case.id).where(not_self, *where).order_by(newest).limit(limit).subquery()
                 for where, limit in (
-                    ((Case.customer == case.customer,), SAME_ONE),
-                    ((Case.product == case.product,), SAME_ONE),
+                    ((Case.customer == customer,), SAME_ONE),
+                    ((Case.product == product,), SAME_ONE),
                     ((), LATEST),
                 )
             )
         )
     )
-    same = set(s.scalars(pair.order_by(newest).limit(SAME_PAIR)))
+    return pair, others
+
+
+_PAIR, _OTHERS = _candidate_queries()
+
+
+def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]]:
+    """The earlier cases looked at: (those of the same customer and product, the bigram
+    codes of all of them). A case of the same pair outranks any match by wording, so the
+    wider sets are looked at only when there is none. Descriptions are read only for the
+    cases whose codes are not kept yet."""
+    # a case not stored yet (at filing, looked for before its insert) is not among them
+    params = {
+        "self_id": case.id if case.id is not None else -1,
+        "customer": case.customer,
+        "product": case.product,
+    }
+    same = set(s.scalars(_PAIR, params))
     ids = set(same)
     if not same:  # a case of the same pair outranks any other: the others are not needed
-        ids.update(s.scalars(others))
+        ids.update(s.scalars(_OTHERS, params))
     cache = _grams_of(s)
     kept = cache.codes
     # .get: another thread's put may drop an old entry between a test and a read

@@ -62,6 +62,13 @@ def _claim_key(insert_: Any) -> Any:
 # built once per dialect (both have ON CONFLICT DO NOTHING; building costs as much as
 # running it on SQLite)
 _CLAIM_KEY = {"sqlite": _claim_key(sqlite_insert), "postgresql": _claim_key(pg_insert)}
+_RT = RefCounter.__table__
+_BUMP_REF = (
+    _RT.update()
+    .where(_RT.c.year == bindparam("yr"))
+    .values(last=_RT.c.last + 1)
+    .returning(_RT.c.last)
+)
 _KEY_RESULT = (
     update(ProcessedRequest.__table__)
     .where(ProcessedRequest.key == bindparam("the_key"))
@@ -178,20 +185,14 @@ class DeskBase:
     def next_ref(self, s: Session, year: int) -> str:
         """Sequential per year and unique under concurrency: an atomic increment of the
         year's counter row (created on first use) under the row's write lock."""
-        bump = (
-            update(RefCounter)
-            .where(RefCounter.year == year)
-            .values(last=RefCounter.last + 1)
-            .returning(RefCounter.last)
-        )
-        bumped = s.execute(bump).scalar()
+        bumped = s.execute(_BUMP_REF, {"yr": year}).scalar()
         if bumped is None:  # first case of the year
             try:
                 with s.begin_nested():
                     s.execute(insert(RefCounter).values(year=year, last=1))
                 bumped = 1
             except IntegrityError:  # another process created the row first
-                bumped = s.execute(bump).scalar_one()
+                bumped = s.execute(_BUMP_REF, {"yr": year}).scalar_one()
         return format_ref(year, int(bumped))
 
     # -- deadlines -------------------------------------------------------------

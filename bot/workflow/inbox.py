@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +41,29 @@ MAX_ATTEMPTS = 8  # 1-2 minutes of retries with a 1 s base: a database restart, 
 HEADS = 20  # requests read at once; each is claimed in the transaction that does it
 
 _INSERT = insert(Inbox.__table__)
+# Core statements built once (an ORM UPDATE also evaluates its WHERE against the session's
+# objects, and building a statement costs as much as running it on SQLite)
+_IT = Inbox.__table__
+_UNCLAIMED = or_(_IT.c.claimed_until.is_(None), _IT.c.claimed_until < bindparam("now"))
+_TAKE = (
+    _IT.update()
+    .where(_IT.c.id == bindparam("rid"), _IT.c.status == InboxStatus.PENDING, _UNCLAIMED)
+    .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"))
+)
+_FINISH = (
+    _IT.update()
+    .where(_IT.c.id == bindparam("rid"))
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        claimed_until=None,
+        claimed_by=None,
+        done_at=bindparam("now"),
+        case_id=bindparam("case_id"),
+        outcome=bindparam("outcome"),
+    )
+)
+_FINISH_PENDING = _FINISH.where(_IT.c.status == InboxStatus.PENDING, _UNCLAIMED)
 
 
 @dataclass(frozen=True)
@@ -143,15 +166,8 @@ class RequestInbox:
         records the request done (`finish_in`), or rolls back with the work, leaving the
         request pending for the next try (a crash leaves no claim to wait out)."""
         now = utcnow()
-        won = s.execute(
-            update(Inbox)
-            .where(
-                Inbox.id == req.id,
-                Inbox.status == InboxStatus.PENDING,
-                or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
-            )
-            .values(claimed_until=lease_until(now), claimed_by=owner_id())
-        ).rowcount
+        params = {"rid": req.id, "now": now, "until": lease_until(now), "owner": owner_id()}
+        won = s.execute(_TAKE, params).rowcount
         return won == 1
 
     def finish_in(
@@ -165,26 +181,15 @@ class RequestInbox:
         pending: bool = False,
     ) -> bool:
         """Record `req` done or failed in `s`; with `pending`, only if nobody has since."""
-        where = [Inbox.id == req.id]
-        if pending:
-            now = utcnow()
-            where += [
-                Inbox.status == InboxStatus.PENDING,
-                or_(Inbox.claimed_until.is_(None), Inbox.claimed_until < now),
-            ]
-        done = s.execute(
-            update(Inbox)
-            .where(*where)
-            .values(
-                status=InboxStatus.FAILED if failed else InboxStatus.DONE,
-                attempts=req.attempts + 1,
-                claimed_until=None,
-                claimed_by=None,
-                done_at=utcnow(),
-                case_id=case_id,
-                outcome=outcome[:2000],
-            )
-        ).rowcount
+        params = {
+            "rid": req.id,
+            "now": utcnow(),
+            "status": InboxStatus.FAILED if failed else InboxStatus.DONE,
+            "attempts": req.attempts + 1,
+            "case_id": case_id,
+            "outcome": outcome[:2000],
+        }
+        done = s.execute(_FINISH_PENDING if pending else _FINISH, params).rowcount
         return done == 1
 
     def finish_request(

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -89,6 +90,23 @@ _CARD_WAITING = (
         or_(_T.c.claimed_until.is_(None), _T.c.claimed_until < bindparam("now")),
     )
     .limit(1)
+)
+# a row done: sent (its result kept) or failed for good; either lets its lane go on
+_DONE = _T.update().where(_T.c.id == bindparam("row_id"))
+_SENT = _DONE.values(
+    claimed_until=None,
+    claimed_by=None,
+    attempts=bindparam("attempts"),
+    status=OutboxStatus.SENT,
+    sent_at=bindparam("at"),
+    result=bindparam("result"),
+)
+_FAILED = _DONE.values(
+    claimed_until=None,
+    claimed_by=None,
+    attempts=bindparam("attempts"),
+    status=OutboxStatus.FAILED,
+    last_error=bindparam("error"),
 )
 _NEXT_IN_LANE = (
     select(Outbox)
@@ -228,10 +246,9 @@ class OutboxSender(PollingLoop):
                     break
                 # the next row is claimed only when this run will deliver it: a row
                 # claimed and then left would wait out its whole lease; after a card,
-                # other cases' cards waiting go before this case's thread posts
-                more = n < LANE_RUN and not (
-                    current.kind in CARD_KINDS and self._card_waiting(lane)
-                )
+                # other cases' cards waiting go before this case's thread posts (looked
+                # for in the finish, only when the lane has a next row)
+                more = n < LANE_RUN
                 done, following = self._deliver(current, claim_next=more)
                 if not done or not more:
                     break
@@ -245,17 +262,15 @@ class OutboxSender(PollingLoop):
                 self._busy.discard(lane)
             self._wake.set()
 
-    def _card_waiting(self, lane: str) -> bool:
-        with self.readers() as s:
-            return s.execute(_CARD_WAITING, {"lane": lane, "now": self.clock()}).first() is not None
-
-    def _claim_next_in(self, s: Session, lane: str) -> Outbox | None:
+    def _claim_next_in(self, s: Session, lane: str, *, after_card: bool) -> Outbox | None:
         now = self.clock()
         nxt = s.scalars(_NEXT_IN_LANE, {"lane": lane}).first()
         if nxt is None or nxt.next_attempt_at > now:
             return None
         if nxt.claimed_until is not None and nxt.claimed_until >= now:
             return None
+        if after_card and s.execute(_CARD_WAITING, {"lane": lane, "now": now}).first():
+            return None  # another case's card goes first; this lane waits for a round
         s.expunge(nxt)  # delivered after this transaction, from what was read here
         return nxt if self._claim_in(s, nxt.id) else None
 
@@ -329,22 +344,18 @@ class OutboxSender(PollingLoop):
         """Record the row as sent or as failed for good (either lets its lane go on), and
         with `claim_next` claim the lane's next row in the same transaction (returned)."""
         now = self.clock()
-        values: dict = {
-            "claimed_until": None,
-            "claimed_by": None,
-            "attempts": attempts or row.attempts + 1,
-        }
+        params: dict[str, Any] = {"row_id": row.id, "attempts": attempts or row.attempts + 1}
         if failed is None:
-            values.update(status=OutboxStatus.SENT, sent_at=now, result=result or {})
+            params.update(at=now, result=result or {})
         else:
-            values.update(status=OutboxStatus.FAILED, last_error=failed[:1000])
+            params.update(error=failed[:1000])
         following = None
         with self.sessions() as s, s.begin():
-            s.execute(_T.update().where(_T.c.id == row.id).values(**values))
+            s.execute(_SENT if failed is None else _FAILED, params)
             if failed is None:
                 self.delivery.on_sent(s, row, result or {})
             if claim_next:
-                following = self._claim_next_in(s, row.lane)
+                following = self._claim_next_in(s, row.lane, after_card=row.kind in CARD_KINDS)
         if failed is not None:
             log.error("outbox %s (%s, %s) failed for good: %s", row.id, row.kind, row.lane, failed)
             if self.on_failure:

@@ -84,7 +84,7 @@ def share_investigation(desk: Any, s: Session, case: Case, now: datetime) -> Non
     others: list[Case] = []
     if case.linked_to_id is not None:
         take_shared_reports(desk, s, case, now)
-    else:
+    elif case.step > 1:  # a case not moved since its filing has no report to share
         others = list(
             s.scalars(
                 select(Case)

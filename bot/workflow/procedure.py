@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import _
@@ -30,6 +30,15 @@ from bot.workflow.view import owners
 
 log = logging.getLogger(__name__)
 S = Status
+
+
+_CASES = Case.__table__
+# built once (every card posted records its ts)
+_CARD_IN = (
+    _CASES.update()
+    .where(_CASES.c.id == bindparam("case_id"))
+    .values(channel_id=bindparam("channel"), card_ts=bindparam("ts"))
+)
 
 
 class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
@@ -207,10 +216,7 @@ class Desk(RecurrenceDesk, KpiDesk, RecordsDesk, DeskBase):
 
     def record_card_in(self, s: Session, case_id: int, channel: str, ts: str) -> None:
         """Keep the card's message ts with its case, in the caller's transaction `s`."""
-        cases = Case.__table__
-        s.execute(
-            cases.update().where(cases.c.id == case_id).values(channel_id=channel, card_ts=ts)
-        )
+        s.execute(_CARD_IN, {"case_id": case_id, "channel": channel, "ts": ts})
 
     def export_case(self, ref: str) -> dict[str, Any]:
         """The whole record of a case (Records control): every field, every event, every

@@ -137,6 +137,17 @@ def _candidate_queries() -> tuple[Select[tuple[int]], CompoundSelect]:
 
 
 _PAIR, _OTHERS = _candidate_queries()
+# the start of the descriptions not kept yet (usually the one case filed since the last)
+_TEXTS = select(Case.id, func.substr(Case.description, 1, TEXT)).where(
+    Case.id.in_(bindparam("ids", expanding=True))
+)
+# an earlier case's latest root cause, for the hint
+_CAUSE = (
+    select(Report)
+    .where(Report.case_id == bindparam("case_id"), Report.kind == "corrective")
+    .order_by(Report.version.desc())
+    .limit(1)
+)
 
 
 def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]]:
@@ -159,9 +170,8 @@ def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]
     # .get: another thread's put may drop an old entry between a test and a read
     codes = {cid: c for cid in ids if (c := kept.get(cid)) is not None}
     missing = sorted(ids - codes.keys())
-    text = func.substr(Case.description, 1, TEXT)
     for i in range(0, len(missing), 500):
-        for cid, t in s.execute(select(Case.id, text).where(Case.id.in_(missing[i : i + 500]))):
+        for cid, t in s.execute(_TEXTS, {"ids": missing[i : i + 500]}):
             codes[cid] = cache.put(cid, t or "")
     return same, codes
 
@@ -217,12 +227,7 @@ def hint(s: Session, case_id: int, score: float, tz: Any = UTC) -> dict[str, Any
     """What the card says about the earlier case (kept with the new case at intake)."""
     found = s.get(Case, case_id)
     assert found is not None
-    report = s.scalar(
-        select(Report)
-        .where(Report.case_id == found.id, Report.kind == "corrective")
-        .order_by(Report.version.desc())
-        .limit(1)
-    )
+    report = s.scalar(_CAUSE, {"case_id": found.id})
     why = (report.data.get("why") or [""])[0] if report is not None else ""
     return {
         "id": found.id,

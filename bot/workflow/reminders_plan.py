@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -184,6 +186,13 @@ def digest_channels(settings: Settings) -> list[str]:
 # --- writing rows -------------------------------------------------------------------------
 
 
+# built once per dialect: both have INSERT … ON CONFLICT DO NOTHING
+_INSERT_NEW = {
+    "postgresql": pg_insert(Reminder).on_conflict_do_nothing(index_elements=["key"]),
+    "sqlite": sqlite_insert(Reminder).on_conflict_do_nothing(index_elements=["key"]),
+}
+
+
 def _insert(session: Session, planned: Iterable[Planned], now: datetime) -> int:
     """Insert reminders, ignoring keys that exist (INSERT … ON CONFLICT DO NOTHING), so two
     processes planning the same reminder can never fail or duplicate it."""
@@ -200,23 +209,13 @@ def _insert(session: Session, planned: Iterable[Planned], now: datetime) -> int:
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(Reminder).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as lite_insert
-
-        stmt = lite_insert(Reminder).on_conflict_do_nothing(index_elements=["key"])
-    else:  # pragma: no cover - the bot supports SQLite and PostgreSQL
+    stmt = _INSERT_NEW.get(session.get_bind().dialect.name)
+    if stmt is None:  # pragma: no cover - the bot supports SQLite and PostgreSQL
         keys = {r["key"] for r in rows}
         have = set(session.scalars(select(Reminder.key).where(Reminder.key.in_(keys))))
         rows = [r for r in rows if r["key"] not in have]
         if not rows:
             return 0
-        from sqlalchemy import insert
-
         stmt = insert(Reminder)
     # rows as parameters, not VALUES: the statement compiles once and is cached
     return session.connection().execute(stmt, rows).rowcount or 0
@@ -272,14 +271,17 @@ def schedule_reminders(
         log.exception("could not schedule reminders for case %s", case.id)
 
 
+# a case's reminders, as the planning reads them (built once: building it cost as much as
+# running it)
+_OF_CASE = select(Reminder.id, Reminder.key, Reminder.kind, Reminder.status, Reminder.data).where(
+    Reminder.case_id == bindparam("case_id")
+)
+
+
 def _sync(
     session: Session, case: Case, now: datetime, settings: Settings, calendar: WorkingCalendar
 ) -> None:
-    rows = session.execute(
-        select(Reminder.id, Reminder.key, Reminder.kind, Reminder.status, Reminder.data).where(
-            Reminder.case_id == case.id
-        )
-    ).all()
+    rows = session.execute(_OF_CASE, {"case_id": case.id}).all()
     planned_prefixes = {r.key.rsplit(":", 1)[0] for r in rows if r.kind in DEADLINE_KINDS}
     live: set[str] = set()
     new: list[Planned] = []

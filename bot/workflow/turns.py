@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,10 @@ def tell_people(
     refresh_homes(s, concerned, now, live_hours)
 
 
+# anyone's Home opened since (built once: asked at every change)
+_SEEN_SINCE = select(HomeVisit.user_id).where(HomeVisit.opened_at >= bindparam("since")).limit(1)
+
+
 def any_home_in_use(s: Session, now: datetime, hours: float) -> bool:
     """Whether anyone opened their Home within `hours` of `now`; asked once per session
     (a tick refreshes the Homes of many overdue cases in one transaction)."""
@@ -80,9 +84,7 @@ def any_home_in_use(s: Session, now: datetime, hours: float) -> bool:
         return False
     key = ("any_home_in_use", now, hours)
     if key not in s.info:
-        since = now - timedelta(hours=hours)
-        seen = select(HomeVisit.user_id).where(HomeVisit.opened_at >= since).limit(1)
-        s.info[key] = s.scalar(seen) is not None
+        s.info[key] = s.scalar(_SEEN_SINCE, {"since": now - timedelta(hours=hours)}) is not None
     return bool(s.info[key])
 
 

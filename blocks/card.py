@@ -98,7 +98,11 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
     resp = {"ours": _("Ours"), "customer": _("The customer's")}.get(vm["responsibility"] or "", "—")
     if vm["units"]:
         resp += " — " + ", ".join(escape(u) for u in vm["units"])
-    deadlines = [_("{what}: {when}", what=_(what), when=when(due)) for what, due in vm["deadlines"]]
+    if "clocks" in vm:  # issue 12: every running clock, never "done" while someone owes a step
+        deadlines = card_deadlines(vm)
+    else:
+        lines = [_("{what}: {when}", what=_(what), when=when(due)) for what, due in vm["deadlines"]]
+        deadlines = "\n".join(lines) or "—"
     status = escape(_(vm["status_label"]))
     if vm["overdue"]:
         status = ":warning: " + _("{status} — *overdue*", status=status)
@@ -117,8 +121,7 @@ def status_fields(vm: dict[str, Any]) -> list[tuple[str, str]]:
             _("{who}, received via {via}", who=user(vm["reporter"]), via=escape(_(vm["via"]))),
         ),
         (_("Received on"), when(vm["received_at"])),
-        # issue 12: every running clock, never "done" while someone owes a step
-        (_("Deadlines"), card_deadlines(vm) if "clocks" in vm else "\n".join(deadlines) or "—"),
+        (_("Deadlines"), deadlines),
     ]
 
 

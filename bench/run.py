@@ -784,6 +784,13 @@ def targets_for(r: dict[str, Any]) -> list[dict[str, Any]]:
     cpu = r["bot_cpu"]["submission"]["server_ms_per_request_with_background"]
     if today:
         add(f"bot CPU per filed complaint <= half of {today} ms", cpu, cpu <= today / 2)
+    here = r.get("before_ms_here")
+    if here:  # the same code of that day, measured on this machine (bench/before.py)
+        add(
+            f"bot CPU per filed complaint <= half of {here} ms (that day's code, this machine)",
+            cpu,
+            cpu <= here / 2,
+        )
     tick = r.get("tick", {})
     if tick.get("available"):
         for key, label in (("nothing_due_median_ms", "nothing due"), ("due_median_ms", "")):
@@ -971,7 +978,20 @@ def main(argv: list[str] | None = None) -> int:
         "under 10%% busy with other work",
     )
     p.add_argument("--no-lifecycle", action="store_true", help="skip the calls-per-complaint walk")
+    p.add_argument(
+        "--before-ms",
+        action="append",
+        default=[],
+        metavar="DB=MS",
+        help="the CPU per filed complaint of the code before issue 10 on this machine, as "
+        "`python -m bench.before` measures it (e.g. sqlite=42.65); 7(b) is judged against it "
+        "too, beside the figure recorded on another machine",
+    )
     args = p.parse_args(argv)
+    try:
+        before_here = {k: float(v) for k, v in (item.split("=", 1) for item in args.before_ms)}
+    except ValueError:
+        p.error("--before-ms takes DB=MS, e.g. sqlite=42.65")
     if args.channel_burst is not None:  # passed on to the bot's processes (bench/server.py)
         os.environ["SLACK_CHANNEL_BURST"] = str(args.channel_burst)
     if not 0 < args.open <= args.cases:
@@ -1017,6 +1037,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, url in dbs:
             r = bench_database(name, url, args, stamp)
+            if name in before_here:
+                r["before_ms_here"] = before_here[name]
             r["targets"] = targets_for(r)
             report["databases"].append(r)
             print_database(r)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.models import Case, Outbox, OutboxStatus, utcnow
@@ -43,6 +43,20 @@ def enqueue(
     return row
 
 
+# a card update still waiting, unclaimed, in a case's lane (built once: asked at every step)
+_WAITING_UPDATE = (
+    select(Outbox.id)
+    .where(
+        Outbox.lane == bindparam("lane"),
+        Outbox.status == OutboxStatus.PENDING,
+        Outbox.kind == "card_update",
+        Outbox.attempts == 0,
+        Outbox.claimed_until.is_(None),
+    )
+    .with_for_update()
+)
+
+
 def card_update(s: Session, case: Case, now: datetime) -> None:
     """Queue a re-render of the card unless one is already waiting, unclaimed, behind it in
     the lane (it will render the latest state anyway).
@@ -50,17 +64,7 @@ def card_update(s: Session, case: Case, now: datetime) -> None:
     The waiting row is locked until this transaction commits, so a sender cannot claim
     it and render the case as it was before this change (on SQLite every writer is
     serialised by BEGIN IMMEDIATE, which gives the same guarantee)."""
-    waiting = s.scalar(
-        select(Outbox.id)
-        .where(
-            Outbox.lane == f"case:{case.id}",
-            Outbox.status == OutboxStatus.PENDING,
-            Outbox.kind == "card_update",
-            Outbox.attempts == 0,
-            Outbox.claimed_until.is_(None),
-        )
-        .with_for_update()
-    )
+    waiting = s.scalar(_WAITING_UPDATE, {"lane": f"case:{case.id}"})
     if waiting is None:
         enqueue(s, kind="card_update", now=now, case=case)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.models import Case, Report, Status
@@ -79,20 +79,22 @@ def take_shared_reports(desk: Any, s: Session, case: Case, now: datetime) -> boo
     return True
 
 
+# the open complaints that joined a case (built once: asked at every step of every case)
+_LINKED_OPEN = (
+    select(Case)
+    .where(Case.linked_to_id == bindparam("case_id"), Case.is_open)
+    .order_by(Case.id)
+    .with_for_update()
+)
+
+
 def share_investigation(desk: Any, s: Session, case: Case, now: datetime) -> None:
     """The hook: pull for a linked complaint, push for the case others joined."""
     others: list[Case] = []
     if case.linked_to_id is not None:
         take_shared_reports(desk, s, case, now)
     elif case.step > 1:  # a case not moved since its filing has no report to share
-        others = list(
-            s.scalars(
-                select(Case)
-                .where(Case.linked_to_id == case.id, Case.is_open)
-                .order_by(Case.id)
-                .with_for_update()
-            )
-        )
+        others = list(s.scalars(_LINKED_OPEN, {"case_id": case.id}))
     for other in others:
         if take_shared_reports(desk, s, other, now):
             for hook in desk.scheduler_hooks:  # its reminders follow its new step

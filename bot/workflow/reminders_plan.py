@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -230,15 +230,19 @@ def still_pending() -> Any:
     return func.coalesce(Reminder.status, "") == PENDING
 
 
+_RT = Reminder.__table__
+# pending reminders cancelled by id (built once: every step cancels the last state's)
+_CANCEL = (
+    _RT.update()
+    .where(_RT.c.id.in_(bindparam("ids", expanding=True)), still_pending())
+    .values(status=CANCELLED, done_at=bindparam("now"), done_by=bindparam("by"))
+)
+
+
 def _cancel(session: Session, ids: list[int], now: datetime, by: str) -> int:
     if not ids:
         return 0
-    res = session.execute(
-        update(Reminder)
-        .where(Reminder.id.in_(ids), still_pending())
-        .values(status=CANCELLED, done_at=now, done_by=by[:64])
-        .execution_options(synchronize_session=False)
-    )
+    res = session.connection().execute(_CANCEL, {"ids": ids, "now": now, "by": by[:64]})
     return res.rowcount or 0
 
 

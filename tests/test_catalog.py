@@ -166,3 +166,22 @@ def test_dates_read_naturally_in_each_language() -> None:
         assert fmt_date(date(2026, 12, 6)) == "12月6日 周日"
         assert fmt_date(date(2026, 12, 6), long=True) == "2026年12月6日"
     assert when(None) == "—"
+
+
+def test_a_date_kept_once_formatted_follows_the_language_and_the_zone() -> None:
+    """Formatted dates are kept (bot/i18n.py): the same time must still read in the
+    language and the time zone in force when it is asked for, not in the first ones."""
+    from bot.i18n import configure
+
+    at = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+    assert fmt_datetime(at) == "Sun 6 Dec 17:30"
+    with use_locale("zh-CN"):
+        assert fmt_datetime(at) == "12月6日 周日 17:30"
+    assert fmt_datetime(at) == "Sun 6 Dec 17:30"
+    try:
+        configure("Europe/Berlin")
+        assert fmt_datetime(at) == "Sun 6 Dec 10:30"
+        assert fmt_datetime(at.replace(tzinfo=None)) == "Sun 6 Dec 10:30"  # naive is UTC
+    finally:
+        configure("Asia/Shanghai")
+    assert fmt_datetime(at) == "Sun 6 Dec 17:30"

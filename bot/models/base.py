@@ -263,8 +263,17 @@ SQLITE_CACHE_KIB = 512
 READ_ONLY = "complaint_desk_read_only"
 
 
-def read_sessions(sessions: sessionmaker) -> sessionmaker:
+def read_sessions(sessions: sessionmaker, *, autocommit: bool = False) -> sessionmaker:
     """Sessions for reading only. On SQLite they start a plain (deferred) transaction, so
-    a page of cases or a card render does not queue behind writers for the write lock."""
+    a page of cases or a card render does not queue behind writers for the write lock.
+
+    With `autocommit`, on PostgreSQL they read without a transaction: at READ COMMITTED a
+    transaction gives a read no snapshot beyond each statement's own, and its BEGIN and
+    ROLLBACK were two of the three round trips of a single-statement read (the sender's
+    lane heads at every round, a card's case). Not for reads in batches (`yield_per`):
+    PostgreSQL declares their cursor only inside a transaction."""
     engine = sessions.kw["bind"]
-    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    options: dict[str, Any] = {READ_ONLY: True}
+    if autocommit and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)

@@ -138,7 +138,7 @@ class OutboxSender(PollingLoop):
     ) -> None:
         super().__init__()
         self.sessions = sessions
-        self.readers = read_sessions(sessions)
+        self.readers = read_sessions(sessions, autocommit=True)  # single statements
         self.delivery = delivery
         self.delivery.progress = self._save_progress
         self.clock = clock

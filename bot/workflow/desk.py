@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.i18n import _
 from bot.models import Case, CaseEvent, ProcessedRequest, RefCounter, Status, utcnow
 from bot.models.base import read_sessions
-from bot.workflow import effects
+from bot.workflow import clocks, effects
 from bot.workflow.calendar import WorkingCalendar, WorkingHours
 from bot.workflow.errors import NotAllowed, NotFound, WrongState
 from bot.workflow.evidence import record_files
@@ -62,6 +62,10 @@ def _claim_key(insert_: Any) -> Any:
 # built once per dialect (both have ON CONFLICT DO NOTHING; building costs as much as
 # running it on SQLite)
 _CLAIM_KEY = {"sqlite": _claim_key(sqlite_insert), "postgresql": _claim_key(pg_insert)}
+# `Session.info` key: the ids of the cases filed in this transaction (their reminders and
+# Home refreshes are planned as for a case entering its first state; nothing of theirs can
+# be in the database before it)
+NEW_CASES = "cases_filed"
 _RT = RefCounter.__table__
 _BUMP_REF = (
     _RT.update()
@@ -88,6 +92,8 @@ class DeskBase:
     ) -> None:
         self.sessions = session_factory
         self.readers = read_sessions(session_factory)
+        # a case or an event by its key, for a delivery: no transaction on PostgreSQL
+        self._lookups = read_sessions(session_factory, autocommit=True)
         self.clock = clock or utcnow
         self.settings = settings
         self.calendar = calendar or make_calendar(settings)
@@ -119,7 +125,7 @@ class DeskBase:
     def get_case(self, case_id: int, *, full: bool = True) -> Case:
         """The case, detached; `full` also loads its timeline, reports and lot checks
         (three more queries: the card and most deliveries do not need them)."""
-        with self.readers() as s:
+        with self._lookups() as s:
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFound(_("There is no case #{id}.", id=case_id))
@@ -128,7 +134,7 @@ class DeskBase:
             return case
 
     def get_event(self, event_id: int) -> CaseEvent | None:
-        with self.readers() as s:
+        with self._lookups() as s:
             return s.get(CaseEvent, event_id)
 
     def find_case(self, ref: str) -> Case:
@@ -247,9 +253,15 @@ class DeskBase:
                 if done is not None and done.result.isdigit():
                     return self._reload(s, int(done.result))
                 raise WrongState(_("This form was already submitted."))
+            # The year's counter row is locked from its increment to the commit. On
+            # PostgreSQL it is taken last, so that concurrent filings do not queue behind
+            # each other's whole transaction (a unique placeholder until then); SQLite
+            # serialises whole write transactions anyway, so there the reference goes in
+            # with the insert (one UPDATE fewer).
+            year = now.astimezone(self.tz).year
+            ref_first = s.get_bind().dialect.name == "sqlite"
             case = Case(
-                # a unique placeholder; the real reference is taken last (see below)
-                ref=f"new-{uuid4().hex[:16]}",
+                ref=self.next_ref(s, year) if ref_first else f"new-{uuid4().hex[:16]}",
                 status=Status.RECEIVED,
                 is_open=True,
                 step=1,
@@ -269,8 +281,12 @@ class DeskBase:
             from bot.workflow.recurrence import note_recurrence
 
             note_recurrence(s, case, self.tz)
+            # the clock of its first state, also stored with the insert (the reminders hook
+            # finds it set, and knows the case is new from NEW_CASES)
+            clocks.sync_clock(case, now, self.settings, self.calendar)
             s.add(case)
             s.flush()
+            s.info.setdefault(NEW_CASES, set()).add(case.id)
             data = {**filed_event(complaint), "request": request_key}
             ev = self._event(s, case, actor, "filed", data, now, step=1)
             record_files(s, case, case.evidence, actor.user_id, now, "intake")
@@ -290,9 +306,8 @@ class DeskBase:
             self._after_change(s, case, now)
             if request_key:
                 s.execute(_KEY_RESULT, {"the_key": request_key[:255], "result": str(case.id)})
-            # The year's counter row is locked from here to the commit: taking it last keeps
-            # concurrent submissions from queueing behind each other's whole transaction.
-            case.ref = self.next_ref(s, now.astimezone(self.tz).year)
+            if not ref_first:  # see above
+                case.ref = self.next_ref(s, year)
             s.flush()
             return self._reload(s, case.id)
 

@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.models import Case, Reminder
 from bot.workflow import clocks, turns
 from bot.workflow.calendar import WorkingCalendar
-from bot.workflow.desk import DeskBase
+from bot.workflow.desk import NEW_CASES, DeskBase
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ def schedule_reminders(
     try:
         with session.begin_nested():
             moved = clocks.sync_clock(case, now, settings, calendar)
+            if case.id in session.info.get(NEW_CASES, ()):
+                moved = (True, None)  # filed now: its clock went in with its insert
             _sync(session, case, now, settings, calendar)
             turns.tell_people(session, case, moved, now, settings.home_live_hours)
     except Exception:
@@ -285,7 +287,9 @@ _OF_CASE = select(Reminder.id, Reminder.key, Reminder.kind, Reminder.status, Rem
 def _sync(
     session: Session, case: Case, now: datetime, settings: Settings, calendar: WorkingCalendar
 ) -> None:
-    rows = session.execute(_OF_CASE, {"case_id": case.id}).all()
+    # a case filed in this transaction has no reminders yet: not looked for
+    filed_now = case.id in session.info.get(NEW_CASES, ())
+    rows = [] if filed_now else session.execute(_OF_CASE, {"case_id": case.id}).all()
     planned_prefixes = {r.key.rsplit(":", 1)[0] for r in rows if r.kind in DEADLINE_KINDS}
     live: set[str] = set()
     new: list[Planned] = []

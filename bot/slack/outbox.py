@@ -94,23 +94,25 @@ _CARD_WAITING = (
     )
     .limit(1)
 )
+
+
 # a row done: sent (its result kept) or failed for good; either lets its lane go on
-_DONE = _T.update().where(_T.c.id == bindparam("row_id"))
-_SENT = _DONE.values(
-    claimed_until=None,
-    claimed_by=None,
-    attempts=bindparam("attempts"),
-    status=OutboxStatus.SENT,
-    sent_at=bindparam("at"),
-    result=bindparam("result"),
-)
-_FAILED = _DONE.values(
-    claimed_until=None,
-    claimed_by=None,
-    attempts=bindparam("attempts"),
-    status=OutboxStatus.FAILED,
-    last_error=bindparam("error"),
-)
+def _done(status: OutboxStatus, **more: Any) -> Any:
+    return (
+        _T.update()
+        .where(_T.c.id == bindparam("row_id"))
+        .values(
+            claimed_until=None,
+            claimed_by=None,
+            attempts=bindparam("attempts"),
+            status=status,
+            **more,
+        )
+    )
+
+
+_SENT = _done(OutboxStatus.SENT, sent_at=bindparam("at"), result=bindparam("result"))
+_FAILED = _done(OutboxStatus.FAILED, last_error=bindparam("error"))
 _NEXT_IN_LANE = (
     select(Outbox)
     .where(Outbox.lane == bindparam("lane"), Outbox.status == OutboxStatus.PENDING)

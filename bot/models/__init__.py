@@ -2,6 +2,7 @@
 
 from bot.models.base import Base, UTCDateTime, make_engine, make_session_factory, utcnow
 from bot.models.case import (
+    DEADLINE_COLUMNS,
     LONG_COLUMNS,
     Case,
     CaseEvent,
@@ -18,6 +19,7 @@ from bot.models.records import CaseDocument, CaseFile
 from bot.models.reminder import Reminder
 
 __all__ = [
+    "DEADLINE_COLUMNS",
     "LONG_COLUMNS",
     "Base",
     "Case",

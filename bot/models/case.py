@@ -212,6 +212,21 @@ LONG_COLUMNS = (
     Case.received_via,
 )
 
+# what a case's deadlines are read from (the corrective and preventive replies, the running
+# step clock, the first planned action): lists over many open cases read these columns as
+# plain rows rather than mapped cases (the Home's to-do, the morning digest)
+DEADLINE_COLUMNS = (
+    Case.ca_due_at,
+    Case.ca_done_at,
+    Case.pa_due_at,
+    Case.pa_done_at,
+    Case.clock_name,
+    Case.clock_due_at,
+    Case.clock_status,
+    Case.clock_step,
+    Case.action_due_at,
+)
+
 
 class CaseEvent(Base):
     """One line of the audit trail. Append-only: there is no code path that updates or

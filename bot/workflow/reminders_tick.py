@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_
-from bot.models import Case, Reminder, Status
+from bot.models import DEADLINE_COLUMNS, Case, Reminder, Status
 from bot.workflow import clocks, effects, turns
 from bot.workflow.calendar import WorkingCalendar
 from bot.workflow.desk import DeskBase
@@ -569,15 +569,7 @@ def digest_payload(
         Case.severity,
         Case.status,
         Case.step,
-        Case.ca_due_at,
-        Case.ca_done_at,
-        Case.pa_due_at,
-        Case.pa_done_at,
-        Case.clock_name,
-        Case.clock_due_at,
-        Case.clock_status,
-        Case.clock_step,
-        Case.action_due_at,
+        *DEADLINE_COLUMNS,
     ).where(Case.is_open.is_(True), or_(*due_soon))
     overdue: list[dict[str, Any]] = []
     due_today: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from bot.models import LONG_COLUMNS, Case, Status
+from bot.models import DEADLINE_COLUMNS, LONG_COLUMNS, Case, Status
 from bot.workflow import steps as st
 from bot.workflow.access import can_read
 from bot.workflow.clocks import RunningClock, action_owners, running_clocks, targets_for
@@ -141,17 +141,9 @@ _SORTING = (
     Case.step,
     Case.reporter_id,
     Case.units,
-    Case.ca_due_at,
-    Case.ca_done_at,
-    Case.pa_due_at,
-    Case.pa_done_at,
-    Case.clock_name,
-    Case.clock_due_at,
-    Case.clock_status,
-    Case.clock_step,
+    *DEADLINE_COLUMNS,
     Case.clock_since,
     Case.action_items,
-    Case.action_due_at,
     Case.action_owner,
 )
 

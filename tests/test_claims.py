@@ -143,6 +143,41 @@ class Clock:
         return self.now
 
 
+def test_a_sender_whose_threads_are_all_delivering_does_not_look_for_more_lanes(
+    two_bots: tuple[Bot, Bot], slack: FakeSlack
+) -> None:
+    """With every delivery thread busy, a round of the sender starts nothing: it does not
+    query the lane heads either (under a burst that query was a tenth of the worker's
+    time); the lane that finishes wakes it, and the waiting lane goes then."""
+    a, _ = two_bots
+    file_one(a)
+    file_one(a)  # two cases: two lanes, each with its card first
+    t0 = datetime.now(UTC) + timedelta(minutes=1)  # rows are due from when they were queued
+    sender = OutboxSender(
+        a.desk.sessions, a.sender.delivery, clock=Clock(t0), channel_interval=0, workers=1
+    )
+    looked: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "outbox AS outbox_1" in statement:  # the heads query's "no earlier row" test
+            looked.append(statement)
+
+    engine = engine_of(a)
+    slack.delay_responses("chat.postMessage", 1.0)  # the first card's call stays in flight
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert sender.pump() == 1
+        assert len(looked) == 1
+        assert sender.pump() == 0  # its one thread is delivering: nothing can start
+        assert len(looked) == 1, "the lane heads were queried with no thread to take one"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        slack.delay_responses("chat.postMessage", 0)
+        assert sender.drain(30)
+        sender.stop()
+    assert len(cards_posted(slack)) == 2
+
+
 def test_an_expired_outbox_claim_is_taken_over(two_bots: tuple[Bot, Bot], slack: FakeSlack) -> None:
     a, b = two_bots
     file_one(a)

@@ -12,10 +12,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -277,3 +278,13 @@ def read_sessions(sessions: sessionmaker, *, autocommit: bool = False) -> sessio
     if autocommit and engine.dialect.name == "postgresql":
         options["isolation_level"] = "AUTOCOMMIT"
     return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
+
+
+def single_writes(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
+    """Connections for a write of one statement. On PostgreSQL without a transaction: the
+    statement is its own, as durable, and the BEGIN and COMMIT round trips around it are
+    spared (psycopg sends each as a command of its own). On SQLite a transaction through
+    the engine's write lock (see make_engine)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    return engine.begin

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import _, use_locale
 from bot.models import Inbox, InboxStatus, ProcessedRequest, utcnow
+from bot.models.base import single_writes
 from bot.models.leases import lease_until, owner_id
 from bot.wakeup import PollingLoop
 from bot.workflow.errors import WorkflowError
@@ -85,11 +86,7 @@ class RequestInbox:
         self.sessions = sessions
         self.readers = readers
         self.engine = sessions.kw["bind"]
-        self._autocommit = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self.engine.dialect.name == "postgresql"
-            else None
-        )
+        self._write_one = single_writes(self.engine)
 
     def accept_request(
         self,
@@ -117,14 +114,8 @@ class RequestInbox:
         try:
             # Core on a connection, parameters apart from the statement: the compiled
             # INSERT is cached, and no ORM unit of work runs in front of the ack
-            if self._autocommit is not None:
-                # PostgreSQL: one statement is its own transaction; no BEGIN and COMMIT
-                # round trips (the commit is as durable)
-                with self._autocommit.connect() as conn:
-                    conn.execute(_INSERT, row)
-            else:  # SQLite: through the engine's write lock (bot/models/base.py)
-                with self.engine.begin() as conn:
-                    conn.execute(_INSERT, row)
+            with self._write_one() as conn:
+                conn.execute(_INSERT, row)
         except IntegrityError:
             return False
         return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from select import select as readable_within
 from typing import Any
 
@@ -288,6 +289,51 @@ def test_the_sqlite_write_lock_excludes_another_process(tmp_path: Any) -> None:
     assert os.read(read_fd, 1) == b"g"
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_single_statement_readers_open_no_transaction(database_url: str) -> None:
+    """The readers of single statements (the inbox's and the sender's heads, a card's
+    case) send their statement alone: no BEGIN before it (on SQLite half of what the worker
+    sent per filing), and they still read what writers committed, not what they have not."""
+    from sqlalchemy import event
+
+    from bot.models import make_session_factory
+    from bot.models.base import read_sessions
+
+    engine = make_engine(database_url)
+    try:
+        from bot.db import migrate
+
+        migrate(engine)
+        sessions = make_session_factory(engine)
+        single, whole = read_sessions(sessions, autocommit=True), read_sessions(sessions)
+        sent: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            sent.append(statement.split()[0].upper())
+
+        def count() -> int:
+            with single() as s:
+                return int(s.scalar(select(func.count(Inbox.id))) or 0)
+
+        before = count()
+        with sessions() as w, w.begin():
+            now = datetime.now(UTC)
+            w.add(Inbox(key="k1", kind="step", user_id=MKT, received_at=now, next_attempt_at=now))
+            w.flush()
+            assert count() == before  # not committed yet: not seen
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            assert count() == before + 1
+            assert sent == ["SELECT"]
+            if engine.dialect.name == "sqlite":  # a whole read still opens its transaction
+                with whole() as s:
+                    s.scalar(select(func.count(Inbox.id)))
+                assert sent == ["SELECT", "BEGIN", "SELECT"]
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    finally:
+        engine.dispose()
 
 
 def test_web_and_worker_processes_write_one_sqlite_file(tmp_path: Any) -> None:

@@ -116,9 +116,12 @@ def make_engine(
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             gate.enter()  # before the write lock: never wait while holding it
-            # readers (see read_sessions) never write, so they need no write lock
-            if conn.get_execution_options().get(READ_ONLY, False):
-                conn.exec_driver_sql("BEGIN")
+            # readers (see read_sessions) never write, so they need no write lock; those of
+            # single statements need no BEGIN either (each statement is its own read)
+            options = conn.get_execution_options()
+            if options.get(READ_ONLY, False):
+                if not options.get(NO_TRANSACTION, False):
+                    conn.exec_driver_sql("BEGIN")
                 return
             if not writers.acquire(timeout=60):
                 raise TimeoutError("no SQLite write slot within 60 s")
@@ -262,21 +265,27 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 # SQLite page cache per connection, KiB (see make_engine)
 SQLITE_CACHE_KIB = 512
 READ_ONLY = "complaint_desk_read_only"
+# readers of single statements: no transaction around them (see read_sessions)
+NO_TRANSACTION = "complaint_desk_no_transaction"
 
 
 def read_sessions(sessions: sessionmaker, *, autocommit: bool = False) -> sessionmaker:
     """Sessions for reading only. On SQLite they start a plain (deferred) transaction, so
     a page of cases or a card render does not queue behind writers for the write lock.
 
-    With `autocommit`, on PostgreSQL they read without a transaction: at READ COMMITTED a
+    With `autocommit` they read without a transaction. On PostgreSQL, at READ COMMITTED, a
     transaction gives a read no snapshot beyond each statement's own, and its BEGIN and
     ROLLBACK were two of the three round trips of a single-statement read (the sender's
-    lane heads at every round, a card's case). Not for reads in batches (`yield_per`):
+    lane heads at every round, a card's case). On SQLite each statement is then its own
+    read, as it is on PostgreSQL, without the BEGIN (and the ROLLBACK) that were half the
+    statements the worker sent per filing. Not for reads in batches (`yield_per`):
     PostgreSQL declares their cursor only inside a transaction."""
     engine = sessions.kw["bind"]
     options: dict[str, Any] = {READ_ONLY: True}
-    if autocommit and engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
+    if autocommit:
+        options[NO_TRANSACTION] = True
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
     return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 

@@ -100,7 +100,7 @@ class DeskBase:
         self.tz = ZoneInfo(settings.timezone)
         self.scheduler_hooks: list[Callable[[Session, Case, datetime], None]] = []
         # requests Slack was told are accepted, done after the ack (`InboxWorker`, same module)
-        self.inbox = RequestInbox(self.sessions, self.readers)
+        self.inbox = RequestInbox(self.sessions)
 
     def now(self) -> datetime:
         """The current time; injected so tests move time instead of sleeping."""

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import _, use_locale
 from bot.models import Inbox, InboxStatus, ProcessedRequest, utcnow
-from bot.models.base import single_writes
+from bot.models.base import read_sessions, single_writes
 from bot.models.leases import lease_until, owner_id
 from bot.wakeup import PollingLoop
 from bot.workflow.errors import WorkflowError
@@ -82,9 +82,9 @@ class Request:
 
 
 class RequestInbox:
-    def __init__(self, sessions: sessionmaker, readers: sessionmaker) -> None:
+    def __init__(self, sessions: sessionmaker) -> None:
         self.sessions = sessions
-        self.readers = readers
+        self.readers = read_sessions(sessions, autocommit=True)  # single statements
         self.engine = sessions.kw["bind"]
         self._write_one = single_writes(self.engine)
 

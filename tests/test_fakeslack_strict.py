@@ -362,3 +362,25 @@ def test_slack_sdk_models_are_a_second_opinion(fake: FakeSlack, client: WebClien
     assert blockkeys.sdk_view_errors(modal(colour="red")) == [
         "slack_sdk: unknown property [/view/colour]"
     ]
+
+
+def test_slack_sdks_verdict_is_kept_per_block_and_points_where_the_block_is() -> None:
+    """slack_sdk's opinion of a block is computed once per JSON text (a modal opened again,
+    the same buttons on every card: the fake's CPU shares the bot's cores in the bench),
+    and a kept verdict still points at the block where it now stands."""
+    bad = {"type": "divider", "colour": "red"}
+    ok = {"type": "divider"}
+    first = blockkeys.sdk_block_errors([bad])
+    hits = blockkeys._block_verdict.cache_info().hits
+    assert blockkeys.sdk_block_errors([ok, ok, bad]) == [
+        "slack_sdk: unknown property [/blocks/2/colour]"
+    ]
+    assert blockkeys._block_verdict.cache_info().hits >= hits + 1  # `bad` was not judged again
+    assert first == ["slack_sdk: unknown property [/blocks/0/colour]"]
+    view = modal(blocks=[ok, bad], colour="red")
+    expected = [
+        "slack_sdk: unknown property [/view/colour]",
+        "slack_sdk: unknown property [/view/blocks/1/colour]",
+    ]
+    assert blockkeys.sdk_view_errors(view) == expected
+    assert blockkeys.sdk_view_errors(view) == expected  # the same answer from what was kept

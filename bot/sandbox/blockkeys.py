@@ -12,6 +12,8 @@ Block Kit models (written by Slack), which know each type's properties and limit
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 _FOCUS = ("focus_on_load", "placeholder")
@@ -221,46 +223,65 @@ def _lost(sent: Any, kept: Any, ptr: str) -> list[str]:
     return []
 
 
+# slack_sdk's models cost 1-2 ms a view: what they say of a block or a view is kept per
+# JSON text (the same modal opened again, the same buttons on every card), so the fake's
+# CPU, which on these machines shares the bot's cores, is not spent twice on one answer.
+# Errors are kept with a placeholder where the block's or view's pointer goes.
+_HERE = "\x00"
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+
+
 def sdk_block_errors(blocks: Any, ptr: str = "/blocks") -> list[str]:
     """What slack_sdk.models.blocks says about each block: a type it cannot parse, a limit
     its `validate_json` enforces, or a property its model drops (it does not know it)."""
-    from slack_sdk.errors import SlackObjectFormationError
-    from slack_sdk.models.blocks import Block
-
     if not isinstance(blocks, list):
         return []
     out: list[str] = []
     for i, raw in enumerate(blocks):
-        if not isinstance(raw, dict):
-            continue
-        bptr = f"{ptr}/{i}"
-        try:
-            block = Block.parse(raw)
-            if block is None:
-                out.append(f"slack_sdk: unknown block type {raw.get('type')!r} [{bptr}]")
-                continue
-            block.validate_json()
-            kept = block.to_dict()
-        except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
-            out.append(f"slack_sdk: {exc} [{bptr}]")
-            continue
-        out += [f"slack_sdk: unknown property [{p}]" for p in _lost(_normal(raw), kept, bptr)]
+        if isinstance(raw, dict):
+            out += [e.replace(_HERE, f"{ptr}/{i}") for e in _block_verdict(_key(raw))]
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_verdict(text: str) -> tuple[str, ...]:
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    raw = json.loads(text)
+    try:
+        block = Block.parse(raw)
+        if block is None:
+            return (f"slack_sdk: unknown block type {raw.get('type')!r} [{_HERE}]",)
+        block.validate_json()
+        kept = block.to_dict()
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
+        return (f"slack_sdk: {exc} [{_HERE}]",)
+    return tuple(f"slack_sdk: unknown property [{p}]" for p in _lost(_normal(raw), kept, _HERE))
 
 
 def sdk_view_errors(view: Any) -> list[str]:
     """The same for a view, through slack_sdk.models.views.View."""
+    if not isinstance(view, dict):
+        return []
+    return list(_view_verdict(_key(view))) + sdk_block_errors(view.get("blocks"), "/view/blocks")
+
+
+@functools.lru_cache(maxsize=256)
+def _view_verdict(text: str) -> tuple[str, ...]:
+    """slack_sdk's View on the view's own properties (its blocks are judged one by one)."""
     from slack_sdk.errors import SlackObjectFormationError
     from slack_sdk.models.views import View
 
-    if not isinstance(view, dict):
-        return []
+    view = json.loads(text)
     try:
         model = View(**view)
         model.validate_json()
         kept = {k: v for k, v in model.to_dict().items() if k != "blocks"}
     except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
-        return [f"slack_sdk: {exc} [/view]"]
+        return (f"slack_sdk: {exc} [/view]",)
     sent = _normal({k: v for k, v in view.items() if k != "blocks"})
-    out = [f"slack_sdk: unknown property [{p}]" for p in _lost(sent, kept, "/view")]
-    return out + sdk_block_errors(view.get("blocks"), "/view/blocks")
+    return tuple(f"slack_sdk: unknown property [{p}]" for p in _lost(sent, kept, "/view"))

@@ -12,14 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine, text
 
 from bot.config import Settings
 from bot.db import migrate
 from bot.handlers import Services, register
-from bot.httpguard import bad_payload, guard
+from bot.httpguard import SlackHandler, bad_payload, guard
 from bot.i18n import configure as configure_i18n
 from bot.i18n import set_locale, use_locale
 from bot.models import make_engine, make_session_factory, utcnow
@@ -105,7 +104,7 @@ class Bot:
         """`POST /slack/events` for Bolt (HTTP mode), `GET /healthz` for the load balancer
         (both modes)."""
         assert self.app is not None, "a worker process serves no HTTP"
-        guarded = guard(SlackRequestHandler(self.app, path="/slack/events"))
+        guarded = guard(SlackHandler(self.app, path="/slack/events"))
 
         def application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":

@@ -9,11 +9,15 @@ where an object belongs) is a client error, answered 400, not a server error (50
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +64,58 @@ def bad_payload(error: Exception, body: Any) -> BoltResponse | None:
         return BoltResponse(status=400, body="")
     log.error("request failed: %r", error, exc_info=error)
     return None
+
+
+# --- the interactive payload, decoded in C --------------------------------------------------
+
+
+def form_payload(body: str) -> dict[str, Any] | None:
+    """The JSON `payload` of an interactive request's form body (`payload=<url-encoded
+    JSON>`, a view submission or a click), decoded as `urllib.parse.parse_qsl` and Bolt
+    decode it, but by the interpreter's C codecs: parse_qsl's pure-Python unquoting took a
+    tenth of the web process's time per form submitted (0.3 ms for a 9 KB form).
+
+    None, and Bolt decodes the body itself, for anything but exactly that shape: other
+    fields (`&`), characters a form encoder escapes (non-ASCII, a backslash), or an escape
+    that is not two hex digits. Each `%XX` becomes `\\xXX` for the `unicode_escape`
+    codec; the bytes it yields are decoded as UTF-8 with the same `replace` parse_qsl
+    uses."""
+    if not body.startswith("payload=") or "&" in body or "\\" in body or not body.isascii():
+        return None
+    text = body[8:].replace("+", " ")
+    try:
+        escaped = text.replace("%", "\\x").encode("ascii").decode("unicode_escape")
+        payload = json.loads(escaped.encode("latin-1").decode("utf-8", "replace"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError too: Bolt's own way then
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+class FormRequest(BoltRequest):
+    """A BoltRequest whose interactive payload is decoded by `form_payload`; any other
+    body is left to Bolt. The raw body is kept as it came: Bolt checks the signature on
+    it."""
+
+    def __init__(self, *, body: str, query: Any = None, headers: Any = None) -> None:
+        payload = form_payload(body)
+        if payload is None:
+            super().__init__(body=body, query=query, headers=headers)
+            return
+        super().__init__(body="", query=query, headers=headers)
+        if self.content_type == "application/json":  # Bolt reads such a body as JSON
+            super().__init__(body=body, query=query, headers=headers)
+            return
+        self.raw_body = body
+        self.body = payload
+        self.context = build_context(BoltContext({}), payload)
+
+
+class SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, with interactive payloads decoded by `FormRequest`."""
+
+    def dispatch(self, request: Any) -> BoltResponse:
+        return self.app.dispatch(
+            FormRequest(
+                body=request.get_body(), query=request.query_string, headers=request.get_headers()
+            )
+        )

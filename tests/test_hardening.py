@@ -342,3 +342,74 @@ def test_log_level_is_honoured(tmp_path, slack) -> None:
     proc, _, log_path = _start_run(loud, slack, LOG_LEVEL="debug")
     out = _stop(proc, log_path)
     assert proc.returncode == 0 and " DEBUG " in out and " INFO " in out, out
+
+
+# --- the interactive payload, decoded in C (bot/httpguard.py) -------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def bolt_reading(body: str, content_type: str = "application/x-www-form-urlencoded") -> Any:
+    """What Bolt itself makes of a body: its parsed body and context, or the error."""
+    from slack_bolt import BoltRequest
+
+    try:
+        req = BoltRequest(body=body, headers={"content-type": content_type})
+    except Exception as exc:  # noqa: BLE001 - compared, not hidden
+        return type(exc)
+    return req.body, dict(req.context)
+
+
+def ours(body: str, content_type: str = "application/x-www-form-urlencoded") -> Any:
+    from bot.httpguard import FormRequest
+
+    try:
+        req = FormRequest(body=body, headers={"content-type": content_type})
+    except Exception as exc:  # noqa: BLE001 - compared, not hidden
+        return type(exc)
+    assert req.raw_body == body  # the signature is checked on the body as it came
+    return req.body, dict(req.context)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    payload=st.dictionaries(st.text(), JSON_VALUES, max_size=6),
+    ascii_only=st.booleans(),
+    quote_plus=st.booleans(),
+)
+@example(
+    payload={"type": "view_submission", "user": {"id": "U1", "team_id": "T1"}, "t": "中 +%&\\"},
+    ascii_only=False,
+    quote_plus=True,
+)  # noqa: E501
+def test_a_form_payload_reads_as_bolt_reads_it(
+    payload: dict[str, Any], ascii_only: bool, quote_plus: bool
+) -> None:
+    """Any JSON object Slack could send as a form's `payload`, however it is url-encoded,
+    is read to the same body and context as Bolt's own parse_qsl reads it."""
+    text = json.dumps(payload, ensure_ascii=ascii_only)
+    quote = urllib.parse.quote_plus if quote_plus else urllib.parse.quote
+    body = urllib.parse.urlencode({"payload": text}, quote_via=quote)
+    from bot.httpguard import form_payload
+
+    assert form_payload(body) == payload  # the fast path itself, not Bolt's fallback
+    assert ours(body) == bolt_reading(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet="payload=%{}\"'+&\\:,[]09afAFzé中 ", max_size=60),
+        st.text(alphabet="%0123456789abcdefABCDEFxyz", max_size=30).map(lambda t: "payload=" + t),
+    ),
+    content_type=st.sampled_from(["application/x-www-form-urlencoded", "application/json"]),
+)
+def test_any_other_body_reads_as_bolt_reads_it(body: str, content_type: str) -> None:
+    """Malformed escapes, other fields, raw non-ASCII, a JSON content type: the same reading
+    (or the same error) as Bolt's."""
+    assert ours(body, content_type) == bolt_reading(body, content_type)

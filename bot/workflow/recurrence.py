@@ -142,12 +142,22 @@ _TEXTS = select(Case.id, func.substr(Case.description, 1, TEXT)).where(
     Case.id.in_(bindparam("ids", expanding=True))
 )
 # an earlier case's latest root cause, for the hint
-_CAUSE = (
-    select(Report)
-    .where(Report.case_id == bindparam("case_id"), Report.kind == "corrective")
+# what the card says about an earlier case, in one statement: the columns the hint shows,
+# the case its investigation belongs to, and its latest corrective report's data (the
+# cause); a whole case and a whole report were two reads and two ORM loads per filing
+_HINT = select(
+    Case.id,
+    Case.ref,
+    Case.status,
+    Case.closed_at,
+    Case.linked_to_id,
+    select(Report.data)
+    .where(Report.case_id == Case.id, Report.kind == "corrective")
     .order_by(Report.version.desc())
     .limit(1)
-)
+    .scalar_subquery()
+    .label("cause"),
+).where(Case.id == bindparam("case_id"))
 
 
 def _candidates(s: Session, case: Case) -> tuple[set[int], dict[int, array[int]]]:
@@ -186,18 +196,19 @@ def find_similar(s: Session, case: Case) -> tuple[int, float] | None:
     return (got[0].id, got[1]) if got else None
 
 
-def _similar(s: Session, case: Case) -> tuple[Case, float] | None:
-    """`find_similar`, with the earlier case itself (the hint reads it next: held here, it
-    is not read twice)."""
+def _similar(s: Session, case: Case) -> tuple[Any, float] | None:
+    """`find_similar`, with the earlier case's `_HINT` row (the hint is made from it: read
+    once)."""
     same, codes = _candidates(s, case)  # only the same pair's, when there are any
     mine = gram_codes(case.description[:TEXT])
     best = best_match(mine, codes, threshold=0.0 if same else THRESHOLD)
     if best is None:
         return None
     score, cid = best
-    found = s.get(Case, cid)
+    conn = s.connection()
+    found = conn.execute(_HINT, {"case_id": cid}).first()
     if found is not None and found.linked_to_id:  # its investigation is another case's
-        found = s.get(Case, found.linked_to_id)
+        found = conn.execute(_HINT, {"case_id": found.linked_to_id}).first()
     return (found, round(score, 3)) if found is not None else None
 
 
@@ -226,18 +237,17 @@ def best_match(
     return best
 
 
-def hint(s: Session, case_id: int, score: float, tz: Any = UTC) -> dict[str, Any]:
-    """What the card says about the earlier case (kept with the new case at intake)."""
-    found = s.get(Case, case_id)
-    assert found is not None
-    report = s.scalar(_CAUSE, {"case_id": found.id})
-    why = (report.data.get("why") or [""])[0] if report is not None else ""
+def hint(found: Any, score: float, tz: Any = UTC) -> dict[str, Any]:
+    """What the card says about the earlier case (kept with the new case at intake), from
+    its `_HINT` row."""
+    cause = found.cause if isinstance(found.cause, dict) else None
+    why = (cause.get("why") or [""])[0] if cause is not None else ""
     return {
         "id": found.id,
         "ref": found.ref,
         "status": found.status,
         "closed": found.closed_at.astimezone(tz).date().isoformat() if found.closed_at else None,
-        "cause": report.data.get("category") if report is not None else None,
+        "cause": cause.get("category") if cause is not None else None,
         "why": str(why)[:200],
         "score": score,
         "linked": False,
@@ -248,7 +258,7 @@ def note_recurrence(s: Session, case: Case, tz: Any = UTC) -> None:
     """At filing, in its transaction, before the case is stored (so the hint goes in with
     its insert): remember a likely earlier case."""
     got = _similar(s, case)
-    case.recurrence = hint(s, got[0].id, got[1], tz) if got else None
+    case.recurrence = hint(got[0], got[1], tz) if got else None
 
 
 def name_suggestions(s: Session, field: str, query: str) -> list[str]:

@@ -85,8 +85,7 @@ class RequestInbox:
     def __init__(self, sessions: sessionmaker) -> None:
         self.sessions = sessions
         self.readers = read_sessions(sessions, autocommit=True)  # single statements
-        self.engine = sessions.kw["bind"]
-        self._write_one = single_writes(self.engine)
+        self._write_one = single_writes(sessions.kw["bind"])
 
     def accept_request(
         self,

@@ -141,7 +141,6 @@ _PAIR, _OTHERS = _candidate_queries()
 _TEXTS = select(Case.id, func.substr(Case.description, 1, TEXT)).where(
     Case.id.in_(bindparam("ids", expanding=True))
 )
-# an earlier case's latest root cause, for the hint
 # what the card says about an earlier case, in one statement: the columns the hint shows,
 # the case its investigation belongs to, and its latest corrective report's data (the
 # cause); a whole case and a whole report were two reads and two ORM loads per filing

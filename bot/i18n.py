@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -158,8 +158,6 @@ def _babel_locale(language: str | None = None) -> str:
 
 def local(value: datetime) -> datetime:
     """An aware time in the company's time zone (a naive one is taken as UTC)."""
-    from datetime import UTC
-
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.astimezone(_zone[0])
 
@@ -173,8 +171,6 @@ def fmt_datetime(value: datetime) -> str:
 def _fmt_datetime(value: datetime, language: str, zone: tzinfo) -> str:
     """Babel's formatting costs some 40 µs a date, and a card or a Home shows the same
     received and due times at every update: kept by (time, language, zone)."""
-    from datetime import UTC
-
     from babel.dates import format_datetime
 
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -269,9 +269,10 @@ def schedule_reminders(
     try:
         with session.begin_nested():
             moved = clocks.sync_clock(case, now, settings, calendar)
-            if case.id in session.info.get(NEW_CASES, ()):
+            filed_now = case.id in session.info.get(NEW_CASES, ())
+            if filed_now:
                 moved = (True, None)  # filed now: its clock went in with its insert
-            _sync(session, case, now, settings, calendar)
+            _sync(session, case, now, settings, calendar, filed_now=filed_now)
             turns.tell_people(session, case, moved, now, settings.home_live_hours)
     except Exception:
         log.exception("could not schedule reminders for case %s", case.id)
@@ -285,10 +286,15 @@ _OF_CASE = select(Reminder.id, Reminder.key, Reminder.kind, Reminder.status, Rem
 
 
 def _sync(
-    session: Session, case: Case, now: datetime, settings: Settings, calendar: WorkingCalendar
+    session: Session,
+    case: Case,
+    now: datetime,
+    settings: Settings,
+    calendar: WorkingCalendar,
+    *,
+    filed_now: bool,
 ) -> None:
     # a case filed in this transaction has no reminders yet: not looked for
-    filed_now = case.id in session.info.get(NEW_CASES, ())
     rows = [] if filed_now else session.execute(_OF_CASE, {"case_id": case.id}).all()
     planned_prefixes = {r.key.rsplit(":", 1)[0] for r in rows if r.kind in DEADLINE_KINDS}
     live: set[str] = set()
